@@ -1,0 +1,81 @@
+"""Velocity commands: the documented limits, clipping with a warning, and acceleration limits."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class VelocityCommand:
+    """Planar twist in the yaw-aligned body frame (REP-103: x forward, y left, yaw counter-clockwise)."""
+
+    forward_mps: float = 0.0
+    lateral_mps: float = 0.0
+    yaw_rate_radps: float = 0.0
+
+    def as_array(self) -> np.ndarray:
+        return np.array([self.forward_mps, self.lateral_mps, self.yaw_rate_radps])
+
+    def is_finite(self) -> bool:
+        return bool(np.all(np.isfinite(self.as_array())))
+
+
+@dataclasses.dataclass(frozen=True)
+class CommandLimits:
+    max_forward_mps: float = 2.5
+    max_backward_mps: float = 1.0
+    max_lateral_mps: float = 0.6
+    max_yaw_rate_radps: float = 1.5
+    max_linear_accel_mps2: float = 1.0
+    max_yaw_accel_radps2: float = 3.0
+
+
+class CommandFilter:
+    """Clips commands to the limits (warning once per excursion) and ramps towards them."""
+
+    def __init__(self, limits: CommandLimits):
+        self.limits = limits
+        self.target = np.zeros(3)
+        self.current = np.zeros(3)
+        self._warned: set[str] = set()
+
+    def reset(self) -> None:
+        self.target = np.zeros(3)
+        self.current = np.zeros(3)
+
+    def clip(self, command: VelocityCommand) -> VelocityCommand:
+        lim = self.limits
+        bounds = {
+            "forward_mps": (-lim.max_backward_mps, lim.max_forward_mps),
+            "lateral_mps": (-lim.max_lateral_mps, lim.max_lateral_mps),
+            "yaw_rate_radps": (-lim.max_yaw_rate_radps, lim.max_yaw_rate_radps),
+        }
+        values = {}
+        for field, (low, high) in bounds.items():
+            value = getattr(command, field)
+            if not np.isfinite(value):
+                raise ValueError(f"{field}: command must be finite, got {value}")
+            clipped = float(np.clip(value, low, high))
+            if clipped != value and field not in self._warned:
+                log.warning("command %s=%.3f outside [%.2f, %.2f]; clipped to %.3f", field, value, low, high, clipped)
+                self._warned.add(field)
+            elif clipped == value:
+                self._warned.discard(field)
+            values[field] = clipped
+        return VelocityCommand(**values)
+
+    def set(self, command: VelocityCommand) -> VelocityCommand:
+        clipped = self.clip(command)
+        self.target = clipped.as_array()
+        return clipped
+
+    def update(self, dt: float) -> VelocityCommand:
+        lim = self.limits
+        step = np.array([lim.max_linear_accel_mps2, lim.max_linear_accel_mps2, lim.max_yaw_accel_radps2]) * dt
+        self.current = self.current + np.clip(self.target - self.current, -step, step)
+        return VelocityCommand(*map(float, self.current))

@@ -1,0 +1,241 @@
+"""The locomotion controller: a composition of small parts with the same life cycle.
+
+    sensors -> state estimator -> gait scheduler -> swing legs (PD) + stance legs (convex MPC)
+            -> safety filter -> joint torques
+
+The clock is the sensor timestamp, so the same code runs on simulated and on wall time. Modes:
+``stand_up`` (joint-space interpolation from the current pose to the standing pose), ``walk``
+(the gait, possibly the ``stand`` gait), and ``damped_stand`` (latched after a fault: a fall,
+persistently failing MPC or non-finite sensor data; only ``reset`` leaves it).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from locomotion import kinematics as kin
+from locomotion.commands import CommandFilter, CommandLimits, VelocityCommand
+from locomotion.config import config_dir, load_dataclass
+from locomotion.gait import GaitParameters, GaitScheduler, GaitTransitionRates, load_gait_presets
+from locomotion.mpc import MpcConfig, MpcSolution
+from locomotion.robot_model import RobotDescription
+from locomotion.robot_state import EstimatedState, GroundTruth, SensorReadings
+from locomotion.safety import EventLog, SafetyConfig, SafetyFilter
+from locomotion.stance import StanceLegController
+from locomotion.state_estimation import EstimatorConfig, GroundTruthEstimator, KalmanStateEstimator
+from locomotion.swing import SwingConfig, SwingLegController
+
+
+@dataclasses.dataclass(frozen=True)
+class StandUpConfig:
+    duration_s: float = 1.0
+    kp: float = 100.0
+    kd: float = 2.0
+
+
+@dataclasses.dataclass(frozen=True)
+class ControllerConfig:
+    control_rate_hz: float = 500.0
+    initial_gait: str = "stand"
+    use_ground_truth_state: bool = False  # debugging: read the simulator instead of estimating
+    command_timeout_s: float = 0.5  # a command older than this is replaced by zero velocity
+    lost_contact_delay_s: float = 0.02
+    early_contact_min_progress: float = 0.5
+    stand_up: StandUpConfig = dataclasses.field(default_factory=StandUpConfig)
+    mpc: MpcConfig = dataclasses.field(default_factory=MpcConfig)
+    swing: SwingConfig = dataclasses.field(default_factory=SwingConfig)
+    estimator: EstimatorConfig = dataclasses.field(default_factory=EstimatorConfig)
+    command_limits: CommandLimits = dataclasses.field(default_factory=CommandLimits)
+    gait_transition: GaitTransitionRates = dataclasses.field(default_factory=GaitTransitionRates)
+    safety: SafetyConfig = dataclasses.field(default_factory=SafetyConfig)
+
+    def __post_init__(self) -> None:
+        if not 100.0 <= self.control_rate_hz <= 2000.0:
+            raise ValueError(f"control_rate_hz: must be in [100, 2000], got {self.control_rate_hz}")
+
+
+def load_controller_config(path: str | Path | None = None) -> ControllerConfig:
+    return load_dataclass(ControllerConfig, path or config_dir() / "controller.yaml")
+
+
+@dataclasses.dataclass
+class ControllerStatus:
+    mode: str
+    state: EstimatedState | None
+    command: VelocityCommand
+    stance: np.ndarray  # (4,) legs treated as in stance this tick
+    forces: np.ndarray  # (4, 3)
+    mpc_solution: MpcSolution | None
+
+
+class LocomotionController:
+    def __init__(
+        self,
+        robot: RobotDescription,
+        config: ControllerConfig | None = None,
+        gait_presets: dict[str, GaitParameters] | None = None,
+    ):
+        self.robot = robot
+        self.config = config or ControllerConfig()
+        self.gaits = gait_presets or load_gait_presets()
+        cfg = self.config
+        self.events = EventLog()
+        self.estimator = (
+            GroundTruthEstimator(robot) if cfg.use_ground_truth_state
+            else KalmanStateEstimator(robot, cfg.estimator)
+        )
+        self.gait = GaitScheduler(self.gait_by_name(cfg.initial_gait), cfg.gait_transition)
+        self.swing = SwingLegController(robot, cfg.swing)
+        self.stance = StanceLegController(robot, cfg.mpc)
+        self.commands = CommandFilter(cfg.command_limits)
+        self.safety = SafetyFilter(robot, cfg.safety, self.events)
+        self.dt = 1.0 / cfg.control_rate_hz
+        self.status: ControllerStatus | None = None
+        self._started = False
+
+    def gait_by_name(self, name: str) -> GaitParameters:
+        if name not in self.gaits:
+            raise ValueError(f"gait: unknown gait {name!r} (known: {', '.join(sorted(self.gaits))})")
+        return self.gaits[name]
+
+    # --- life cycle ----------------------------------------------------------------------------
+    def reset(self, sensors: SensorReadings) -> None:
+        self.mode = "stand_up"
+        self.t0 = sensors.time_s
+        self.last_time = sensors.time_s
+        self.stand_up_start_pose = np.where(
+            np.isfinite(sensors.joint_positions), sensors.joint_positions, self.robot.stand_pose
+        )
+        self.estimator.reset()
+        self.gait.reset(self.gait_by_name(self.config.initial_gait))
+        self.swing.reset()
+        self.stance.reset()
+        self.commands.reset()
+        self.last_command_time = -np.inf
+        self.lost_contact_time = np.zeros(4)
+        self.early_contact = np.zeros(4, dtype=bool)
+        self._started = True
+
+    def set_command(self, command: VelocityCommand, t: float) -> VelocityCommand:
+        """Accept a new twist (clipped to the limits); returns what will be tracked."""
+        if not command.is_finite():
+            self.events.record("non_finite_command", f"rejected {command}; holding zero velocity")
+            self.commands.set(VelocityCommand())
+            return VelocityCommand()
+        self.last_command_time = t
+        return self.commands.set(command)
+
+    def set_gait(self, gait: GaitParameters | str) -> None:
+        """Blend smoothly into a new gait (a preset name or explicit parameters)."""
+        self.gait.set_target(self.gait_by_name(gait) if isinstance(gait, str) else gait)
+
+    @property
+    def standing_up(self) -> bool:
+        return self.mode == "stand_up"
+
+    # --- one tick -----------------------------------------------------------------------------
+    def update(self, sensors: SensorReadings, ground_truth: GroundTruth | None = None) -> np.ndarray:
+        """Joint torques (12,), Unitree order, for the motors. Always finite and within limits."""
+        if not self._started:
+            self.reset(sensors)
+        t = sensors.time_s
+        dt = self.dt if t <= self.last_time else min(t - self.last_time, 0.05)
+        self.last_time = t
+        q, dq = sensors.joint_positions, sensors.joint_velocities
+
+        if not sensors.all_finite():
+            self.events.record("non_finite_sensor", "sensor reading not finite; damped stand")
+            self.mode = "damped_stand"
+        if self.mode == "damped_stand":
+            return self._finish(self.safety.damped_stand(q, dq), q, dq, None, np.zeros(4, bool), None)
+
+        stance_sched = self.gait.desired_stance()
+        state = self.estimator.update(sensors, dt, stance_sched, ground_truth)
+        if np.any(np.abs(state.rpy[:2]) > self.config.safety.max_tilt_rad):
+            self.events.record("fall_detected", f"trunk tilt {np.degrees(state.rpy[:2]).round(1)} deg")
+            self.mode = "damped_stand"
+            return self._finish(self.safety.damped_stand(q, dq), q, dq, state, np.zeros(4, bool), None)
+
+        if self.mode == "stand_up":
+            torques = self._stand_up(t, q, dq)
+            if t - self.t0 >= self.config.stand_up.duration_s:
+                self.mode = "walk"
+            return self._finish(torques, q, dq, state, np.ones(4, bool), None)
+
+        return self._walk(t, dt, sensors, state)
+
+    def _stand_up(self, t: float, q: np.ndarray, dq: np.ndarray) -> np.ndarray:
+        cfg = self.config.stand_up
+        s = np.clip((t - self.t0) / cfg.duration_s, 0.0, 1.0)
+        blend = s * s * (3 - 2 * s)
+        target = self.stand_up_start_pose + (self.robot.stand_pose - self.stand_up_start_pose) * blend
+        return cfg.kp * (target - q) - cfg.kd * dq
+
+    def _walk(self, t: float, dt: float, sensors: SensorReadings, state: EstimatedState) -> np.ndarray:
+        cfg = self.config
+        q, dq = sensors.joint_positions, sensors.joint_velocities
+        if cfg.command_timeout_s > 0 and t - self.last_command_time > cfg.command_timeout_s:
+            if np.any(self.commands.target != 0.0):
+                self.events.record("stale_command", f"no command for {cfg.command_timeout_s} s; stopping")
+            self.commands.target = np.zeros(3)
+        command = self.commands.update(dt)
+        self.gait.update(dt)
+        gait = self.gait
+
+        # leg states: schedule, refined by the contact sensors
+        desired = gait.desired_stance()
+        contact = np.asarray(sensors.foot_contact, dtype=bool)
+        swing_progress = gait.swing_progress()
+        early = ~desired & contact & (swing_progress >= cfg.early_contact_min_progress)
+        self.early_contact = (self.early_contact | early) & ~desired
+        self.lost_contact_time = np.where(desired & ~contact, self.lost_contact_time + dt, 0.0)
+        lost = self.lost_contact_time > cfg.lost_contact_delay_s
+        stance = (desired & ~lost) | self.early_contact
+        swing_mask = ~desired & ~self.early_contact
+
+        # footholds for swinging legs and for legs that will swing within the horizon
+        yaw_rot = kin.rotation_z(state.yaw)
+        cmd_vel_world = yaw_rot @ np.array([command.forward_mps, command.lateral_mps, 0.0])
+        remaining_stance = np.where(desired, (1.0 - gait.stance_progress()) * gait.stance_duration, 0.0)
+        time_to_td = np.where(
+            desired, remaining_stance + gait.swing_duration, (1.0 - swing_progress) * gait.swing_duration
+        )
+        footholds = self.swing.plan_footholds(
+            state, cmd_vel_world, command.yaw_rate_radps, gait.stance_duration, time_to_td,
+            gait.base_height, ground_height=0.0,
+        )
+        swing_torques, _ = self.swing.update(
+            state, swing_mask, swing_progress, gait.swing_duration, gait.swing_height, lost & desired,
+            q, dq, dt,
+        )
+        contacts = gait.contact_schedule(cfg.mpc.horizon_steps, cfg.mpc.dt_s)
+        contacts[0] = stance
+        changed = self.status is not None and np.any(self.status.stance != stance)
+        out = self.stance.update(
+            t, state, np.array([command.forward_mps, command.lateral_mps]), command.yaw_rate_radps,
+            gait.base_height, contacts, footholds, force_solve=bool(changed),
+        )
+        if out.solution is not None and not out.solution.solved:
+            self.events.record("qp_failure", f"MPC not solved ({out.solution.status}); reusing last plan")
+            if t - self.stance.last_good_time > cfg.safety.qp_failure_timeout_s:
+                self.events.record("qp_failure_timeout", "MPC failing for too long; damped stand")
+                self.mode = "damped_stand"
+                return self._finish(self.safety.damped_stand(q, dq), q, dq, state, stance, out.solution)
+        torques = np.where(np.repeat(stance, 3), out.torques, swing_torques)
+        self._command = command
+        return self._finish(torques, q, dq, state, stance, out.solution, out.forces)
+
+    def _finish(self, torques, q, dq, state, stance, solution, forces=None) -> np.ndarray:
+        safe = self.safety.filter(torques, q, dq)
+        self.status = ControllerStatus(
+            mode=self.mode,
+            state=state,
+            command=getattr(self, "_command", VelocityCommand()),
+            stance=stance,
+            forces=forces if forces is not None else np.zeros((4, 3)),
+            mpc_solution=solution,
+        )
+        return safe

@@ -1,0 +1,183 @@
+"""Phase-based gait scheduling.
+
+A gait is a periodic contact pattern. One global phase advances at the stepping frequency; leg i
+is at phase ``(global_phase + phase_offsets[i]) mod 1``, in stance while that phase is below the
+duty factor (stance fraction of the cycle) and in swing after it.
+
+Parameter changes while walking are smooth: the scheduler moves its current parameters towards
+the target at bounded rates, so leg phases never jump. Frequency changes integrate into the
+phase (no jump by construction); offsets move along the shortest way round the circle.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from locomotion.config import ConfigError, config_dir, load_yaml, from_dict
+
+
+@dataclasses.dataclass(frozen=True)
+class GaitParameters:
+    stepping_frequency_hz: float
+    duty_factor: float  # stance fraction of a cycle, in (0, 1]; 1 means all legs always in stance
+    phase_offsets: tuple[float, float, float, float]  # cycles, Unitree leg order FR, FL, RR, RL
+    swing_height_m: float
+    base_height_m: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.stepping_frequency_hz <= 6.0:
+            raise ValueError(f"stepping_frequency_hz: must be in [0, 6], got {self.stepping_frequency_hz}")
+        if not 0.2 <= self.duty_factor <= 1.0:
+            raise ValueError(f"duty_factor: must be in [0.2, 1], got {self.duty_factor}")
+        if len(self.phase_offsets) != 4:
+            raise ValueError("phase_offsets: need one value per leg (4)")
+        if not 0.0 <= self.swing_height_m <= 0.2:
+            raise ValueError(f"swing_height_m: must be in [0, 0.2], got {self.swing_height_m}")
+        if not 0.15 <= self.base_height_m <= 0.36:
+            raise ValueError(f"base_height_m: must be in [0.15, 0.36], got {self.base_height_m}")
+
+    def as_array(self) -> np.ndarray:
+        return np.array(
+            [self.stepping_frequency_hz, self.duty_factor, *self.phase_offsets,
+             self.swing_height_m, self.base_height_m]
+        )
+
+    @classmethod
+    def from_array(cls, values: np.ndarray) -> "GaitParameters":
+        v = [float(x) for x in values]
+        return cls(v[0], v[1], (v[2] % 1.0, v[3] % 1.0, v[4] % 1.0, v[5] % 1.0), v[6], v[7])
+
+
+def load_gait_presets(path=None) -> dict[str, GaitParameters]:
+    """Named gaits from ``config/gaits.yaml``."""
+    data = load_yaml(path or config_dir() / "gaits.yaml")
+    presets = {}
+    for name, fields in data.get("presets", {}).items():
+        try:
+            presets[name] = from_dict(GaitParameters, fields, f"presets.{name}")
+        except ConfigError as exc:
+            raise ConfigError(f"gaits.yaml: {exc}") from exc
+    if "stand" not in presets:
+        raise ConfigError("gaits.yaml: presets.stand: missing required preset")
+    return presets
+
+
+@dataclasses.dataclass(frozen=True)
+class GaitTransitionRates:
+    """Largest change per second of each gait parameter while blending to a new gait."""
+
+    frequency_hz_per_s: float = 4.0
+    duty_per_s: float = 0.5
+    offset_cycles_per_s: float = 1.0
+    swing_height_m_per_s: float = 0.2
+    base_height_m_per_s: float = 0.1
+
+
+def _wrap_half(x: np.ndarray) -> np.ndarray:
+    """Wrap to [-0.5, 0.5)."""
+    return (x + 0.5) % 1.0 - 0.5
+
+
+class GaitScheduler:
+    """Advances the gait phase and answers which legs should be in stance, now and ahead."""
+
+    def __init__(self, params: GaitParameters, rates: GaitTransitionRates | None = None):
+        self.rates = rates or GaitTransitionRates()
+        self.reset(params)
+
+    def reset(self, params: GaitParameters) -> None:
+        self._current = params.as_array()
+        self._target = params.as_array()
+        self.global_phase = 0.0
+
+    # --- parameters --------------------------------------------------------------------------
+    @property
+    def params(self) -> GaitParameters:
+        return GaitParameters.from_array(self._current)
+
+    @property
+    def target(self) -> GaitParameters:
+        return GaitParameters.from_array(self._target)
+
+    def set_target(self, params: GaitParameters) -> None:
+        """Blend towards ``params`` at the configured rates (no jumps)."""
+        self._target = params.as_array()
+
+    @property
+    def frequency(self) -> float:
+        return float(self._current[0])
+
+    @property
+    def duty_factor(self) -> float:
+        return float(self._current[1])
+
+    @property
+    def phase_offsets(self) -> np.ndarray:
+        return self._current[2:6] % 1.0
+
+    @property
+    def swing_height(self) -> float:
+        return float(self._current[6])
+
+    @property
+    def base_height(self) -> float:
+        return float(self._current[7])
+
+    # --- time --------------------------------------------------------------------------------
+    def update(self, dt: float) -> None:
+        r = self.rates
+        step = np.array(
+            [r.frequency_hz_per_s, r.duty_per_s, *([r.offset_cycles_per_s] * 4),
+             r.swing_height_m_per_s, r.base_height_m_per_s]
+        ) * dt
+        delta = self._target - self._current
+        delta[2:6] = _wrap_half(delta[2:6])
+        self._current = self._current + np.clip(delta, -step, step)
+        self._current[2:6] %= 1.0
+        self.global_phase = (self.global_phase + self.frequency * dt) % 1.0
+
+    # --- queries -----------------------------------------------------------------------------
+    @property
+    def leg_phases(self) -> np.ndarray:
+        return (self.global_phase + self.phase_offsets) % 1.0
+
+    def desired_stance(self) -> np.ndarray:
+        """(4,) True where the schedule puts the leg in stance now."""
+        if self.duty_factor >= 1.0 or self.frequency <= 0.0:
+            return np.ones(4, dtype=bool)
+        return self.leg_phases < self.duty_factor
+
+    def swing_progress(self) -> np.ndarray:
+        """(4,) position within the swing in [0, 1]; 0 for legs in stance."""
+        duty = self.duty_factor
+        if duty >= 1.0:
+            return np.zeros(4)
+        progress = (self.leg_phases - duty) / (1.0 - duty)
+        return np.where(self.desired_stance(), 0.0, np.clip(progress, 0.0, 1.0))
+
+    def stance_progress(self) -> np.ndarray:
+        """(4,) position within the stance in [0, 1]; 0 for legs in swing."""
+        duty = max(self.duty_factor, 1e-6)
+        return np.where(self.desired_stance(), np.clip(self.leg_phases / duty, 0.0, 1.0), 0.0)
+
+    @property
+    def stance_duration(self) -> float:
+        if self.frequency <= 0.0:
+            return 0.3
+        return self.duty_factor / self.frequency
+
+    @property
+    def swing_duration(self) -> float:
+        if self.frequency <= 0.0:
+            return 0.0
+        return (1.0 - self.duty_factor) / self.frequency
+
+    def contact_schedule(self, horizon_steps: int, dt: float) -> np.ndarray:
+        """(horizon_steps, 4) planned stance flags at t, t+dt, ... with the current parameters."""
+        if self.duty_factor >= 1.0 or self.frequency <= 0.0:
+            return np.ones((horizon_steps, 4), dtype=bool)
+        times = np.arange(horizon_steps)[:, None] * dt
+        phases = (self.leg_phases[None, :] + self.frequency * times) % 1.0
+        return phases < self.duty_factor

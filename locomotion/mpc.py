@@ -1,0 +1,350 @@
+"""Convex model-predictive control of the ground reaction forces (after Di Carlo et al., 2018).
+
+Model: the trunk as a single rigid body, dynamics linearised about the reference yaw so that they
+are linear in the state and the foot forces:
+
+    state x (13) = [roll, pitch, yaw, px, py, pz, wx, wy, wz, vx, vy, vz, g]   (world frame, g = -9.81)
+    d/dt [roll, pitch, yaw] = Rz(yaw)^T w          (small roll and pitch)
+    d/dt p = v
+    d/dt w = I_w^-1 sum_i r_i x f_i,   I_w = Rz I_body Rz^T
+    d/dt v = sum_i f_i / m + [0, 0, g]
+
+discretised with forward Euler at ``dt`` over ``horizon_steps`` steps. The QP minimises
+sum_k |x_k - x_ref,k|^2_Q + alpha |f_k|^2 subject to the dynamics, a four-sided friction pyramid
+and normal-force bounds on feet in contact, and zero force on feet in swing.
+
+``solve_reference`` states the problem in cvxpy as the readable definition. ``ConvexMpc`` solves the
+same problem every control tick with OSQP directly: the sparsity pattern is built once and only
+the numbers are updated in place, and each solve warm-starts from the previous one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+import numpy as np
+import osqp
+import scipy.sparse as sp
+
+from locomotion.kinematics import rotation_z, skew
+
+STATE_DIM = 13
+FORCE_DIM = 12
+GRAVITY = -9.81
+STATE_NAMES = ("roll", "pitch", "yaw", "px", "py", "pz", "wx", "wy", "wz", "vx", "vy", "vz", "g")
+
+
+@dataclasses.dataclass(frozen=True)
+class MpcConfig:
+    horizon_steps: int = 10
+    dt_s: float = 0.025
+    solve_period_s: float = 0.01
+    friction_coefficient: float = 0.6
+    min_normal_force_n: float = 0.0
+    max_normal_force_n: float = 180.0
+    state_weights: tuple[float, ...] = (5.0, 5.0, 0.2, 0.0, 0.0, 10.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0)
+    force_weight: float = 1e-5
+    osqp_eps_abs: float = 1e-4
+    osqp_eps_rel: float = 1e-4
+    osqp_max_iter: int = 400
+
+    def __post_init__(self) -> None:
+        if self.horizon_steps < 1:
+            raise ValueError(f"horizon_steps: must be >= 1, got {self.horizon_steps}")
+        if not 0.005 <= self.dt_s <= 0.1:
+            raise ValueError(f"dt_s: must be in [0.005, 0.1], got {self.dt_s}")
+        if len(self.state_weights) != STATE_DIM:
+            raise ValueError(f"state_weights: need {STATE_DIM} values, got {len(self.state_weights)}")
+        if any(w < 0 for w in self.state_weights):
+            raise ValueError("state_weights: must be non-negative")
+        if self.force_weight <= 0:
+            raise ValueError("force_weight: must be positive")
+        if not 0 < self.friction_coefficient <= 2:
+            raise ValueError(f"friction_coefficient: must be in (0, 2], got {self.friction_coefficient}")
+        if not 0 <= self.min_normal_force_n < self.max_normal_force_n:
+            raise ValueError("min_normal_force_n/max_normal_force_n: need 0 <= min < max")
+
+
+@dataclasses.dataclass
+class MpcProblem:
+    """Everything one solve needs. Arrays are in the world frame."""
+
+    x0: np.ndarray  # (13,)
+    x_ref: np.ndarray  # (H, 13) reference for x_1 .. x_H
+    foot_positions: np.ndarray  # (H, 4, 3) feet relative to the centre of mass at each step
+    contacts: np.ndarray  # (H, 4) bool, planned stance
+    mass_kg: float
+    inertia_body: np.ndarray  # (3, 3)
+
+
+@dataclasses.dataclass
+class MpcSolution:
+    forces: np.ndarray  # (H, 4, 3) ground reaction forces on the feet, world frame
+    status: str
+    solved: bool
+    solve_time_s: float  # time inside the solver
+    total_time_s: float  # including the matrix updates
+    iterations: int
+
+
+# --- model ------------------------------------------------------------------------------------
+def continuous_dynamics(
+    yaw: float, foot_positions: np.ndarray, mass: float, inertia_body: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """A_c (13, 13) and B_c (13, 12) of the single-rigid-body model linearised at ``yaw``."""
+    rz = rotation_z(yaw)
+    a = np.zeros((STATE_DIM, STATE_DIM))
+    a[0:3, 6:9] = rz.T
+    a[3:6, 9:12] = np.eye(3)
+    a[11, 12] = 1.0
+    inv_inertia_world = np.linalg.inv(rz @ inertia_body @ rz.T)
+    b = np.zeros((STATE_DIM, FORCE_DIM))
+    for leg in range(4):
+        b[6:9, 3 * leg: 3 * leg + 3] = inv_inertia_world @ skew(foot_positions[leg])
+        b[9:12, 3 * leg: 3 * leg + 3] = np.eye(3) / mass
+    return a, b
+
+
+def discretize(a_c: np.ndarray, b_c: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+    """Forward-Euler discretisation (the form the sparse QP encodes)."""
+    return np.eye(a_c.shape[0]) + a_c * dt, b_c * dt
+
+
+def friction_pyramid(mu: float) -> np.ndarray:
+    """(5, 3) rows acting on one foot force (fx, fy, fz): fz, then fx - mu fz, -fx - mu fz, fy - mu fz, -fy - mu fz."""
+    return np.array(
+        [[0.0, 0.0, 1.0], [1.0, 0.0, -mu], [-1.0, 0.0, -mu], [0.0, 1.0, -mu], [0.0, -1.0, -mu]]
+    )
+
+
+def reference_trajectory(
+    x0: np.ndarray,
+    body_velocity: np.ndarray,
+    yaw_rate: float,
+    base_height: float,
+    horizon_steps: int,
+    dt: float,
+) -> np.ndarray:
+    """(H, 13) states for steps 1..H: level trunk at ``base_height``, commanded planar twist.
+
+    ``body_velocity`` is (vx, vy) in the yaw-aligned body frame; it turns with the reference yaw.
+    """
+    steps = np.arange(1, horizon_steps + 1)
+    yaw = x0[2] + yaw_rate * steps * dt
+    c, s = np.cos(yaw), np.sin(yaw)
+    vx = c * body_velocity[0] - s * body_velocity[1]
+    vy = s * body_velocity[0] + c * body_velocity[1]
+    ref = np.zeros((horizon_steps, STATE_DIM))
+    ref[:, 2] = yaw
+    ref[:, 3] = x0[3] + np.cumsum(vx) * dt
+    ref[:, 4] = x0[4] + np.cumsum(vy) * dt
+    ref[:, 5] = base_height
+    ref[:, 8] = yaw_rate
+    ref[:, 9] = vx
+    ref[:, 10] = vy
+    ref[:, 12] = GRAVITY
+    return ref
+
+
+# --- reference formulation -------------------------------------------------------------------
+def solve_reference(problem: MpcProblem, config: MpcConfig, solver: str = "CLARABEL") -> np.ndarray:
+    """The MPC as a readable cvxpy program; returns forces (H, 4, 3). Slow: for tests and docs."""
+    import cvxpy as cp
+
+    horizon, dt, mu = config.horizon_steps, config.dt_s, config.friction_coefficient
+    x = cp.Variable((horizon + 1, STATE_DIM))
+    f = cp.Variable((horizon, FORCE_DIM))
+    q_diag = np.array(config.state_weights)
+    constraints = [x[0] == problem.x0]
+    cost = 0
+    for k in range(horizon):
+        a_c, b_c = continuous_dynamics(
+            problem.x_ref[k - 1, 2] if k > 0 else problem.x0[2],
+            problem.foot_positions[k],
+            problem.mass_kg,
+            problem.inertia_body,
+        )
+        a_d, b_d = discretize(a_c, b_c, dt)
+        constraints.append(x[k + 1] == a_d @ x[k] + b_d @ f[k])
+        cost += cp.sum(cp.multiply(q_diag, cp.square(x[k + 1] - problem.x_ref[k])))
+        cost += config.force_weight * cp.sum_squares(f[k])
+        for leg in range(4):
+            fx, fy, fz = f[k, 3 * leg], f[k, 3 * leg + 1], f[k, 3 * leg + 2]
+            if problem.contacts[k, leg]:
+                constraints += [
+                    fz >= config.min_normal_force_n,
+                    fz <= config.max_normal_force_n,
+                    cp.abs(fx) <= mu * fz,
+                    cp.abs(fy) <= mu * fz,
+                ]
+            else:
+                constraints.append(f[k, 3 * leg: 3 * leg + 3] == 0)
+    prob = cp.Problem(cp.Minimize(cost), constraints)
+    prob.solve(solver=solver)
+    if prob.status not in ("optimal", "optimal_inaccurate"):
+        raise RuntimeError(f"reference MPC not solved: {prob.status}")
+    return np.asarray(f.value).reshape(horizon, 4, 3)
+
+
+# --- fast path ----------------------------------------------------------------------------------
+class ConvexMpc:
+    """The same QP as ``solve_reference``, in sparse form (states and forces both variables),
+    solved with OSQP. Forces are scaled by m*g inside the QP for conditioning."""
+
+    def __init__(self, config: MpcConfig, mass_kg: float, inertia_body: np.ndarray):
+        self.config = config
+        self.mass = mass_kg
+        self.inertia_body = np.asarray(inertia_body, dtype=float)
+        self.force_scale = mass_kg * abs(GRAVITY)
+        self._build()
+
+    # Variable layout: z = [x_1 .. x_H (13 each), u_0 .. u_{H-1} (12 each)], u = f / force_scale.
+    def _build(self) -> None:
+        cfg, h = self.config, self.config.horizon_steps
+        dt = cfg.dt_s
+        nx, nu = STATE_DIM * h, FORCE_DIM * h
+        self.n_vars = nx + nu
+        rows, cols, vals = [], [], []
+        self._slots: dict[str, np.ndarray] = {}
+
+        def add(name, r, c, v):
+            start = sum(len(x) for x in rows)
+            rows.append(np.asarray(r, dtype=int).ravel())
+            cols.append(np.asarray(c, dtype=int).ravel())
+            vals.append(np.broadcast_to(np.asarray(v, dtype=float), rows[-1].shape).copy())
+            self._slots[name] = np.arange(start, start + rows[-1].size)
+
+        xi = lambda k: nx * 0 + STATE_DIM * k  # noqa: E731 - column of x_{k+1}
+        ui = lambda k: nx + FORCE_DIM * k  # noqa: E731 - column of u_k
+        # Equality block k: x_{k+1} - A_k x_k - B_k u_k = (A_0 x0 if k == 0 else 0)
+        eye_r = np.concatenate([STATE_DIM * k + np.arange(STATE_DIM) for k in range(h)])
+        add("x_next", eye_r, eye_r, 1.0)
+        if h > 1:
+            ks = np.arange(1, h)
+            # -A_k = -(I + A_c dt): diagonal
+            r = (STATE_DIM * ks[:, None] + np.arange(STATE_DIM)).ravel()
+            c = (STATE_DIM * (ks[:, None] - 1) + np.arange(STATE_DIM)).ravel()
+            add("a_diag", r, c, -1.0)
+            # -dt Rz^T in rows 0:3, cols 6:9 (updated per solve)
+            rr, cc = np.meshgrid(np.arange(3), np.arange(6, 9), indexing="ij")
+            r = (STATE_DIM * ks[:, None, None] + rr).reshape(-1)
+            c = (STATE_DIM * (ks[:, None, None] - 1) + cc).reshape(-1)
+            add("a_rot", r, c, 1.0)
+            r = (STATE_DIM * ks[:, None] + np.arange(3, 6)).ravel()
+            c = (STATE_DIM * (ks[:, None] - 1) + np.arange(9, 12)).ravel()
+            add("a_pos", r, c, -dt)
+            add("a_grav", STATE_DIM * ks + 11, STATE_DIM * (ks - 1) + 12, -dt)
+        # -B_k: angular rows 6:9 x each foot's 3 columns (updated), linear rows 9:12 (constant)
+        ks = np.arange(h)
+        rr, cc = np.meshgrid(np.arange(6, 9), np.arange(FORCE_DIM), indexing="ij")
+        r = (STATE_DIM * ks[:, None, None] + rr).reshape(-1)
+        c = (ui(0) + FORCE_DIM * ks[:, None, None] + cc).reshape(-1)
+        add("b_ang", r, c, 1.0)
+        lin_r = np.tile(np.arange(9, 12), 4)
+        lin_c = np.arange(FORCE_DIM)
+        r = (STATE_DIM * ks[:, None] + lin_r).ravel()
+        c = (ui(0) + FORCE_DIM * ks[:, None] + lin_c).ravel()
+        add("b_lin", r, c, -dt * self.force_scale / self.mass)
+        # Friction pyramid rows: 5 per foot per step
+        cone = friction_pyramid(cfg.friction_coefficient)
+        n_eq = STATE_DIM * h
+        self.n_eq = n_eq
+        cr, cc = np.nonzero(cone)
+        cone_vals = cone[cr, cc]
+        foot_step = np.arange(4 * h)  # index over (k, leg)
+        r = (n_eq + 5 * foot_step[:, None] + cr).ravel()
+        c = (ui(0) + 3 * foot_step[:, None] + cc).ravel()
+        add("cone", r, c, np.tile(cone_vals, 4 * h))
+        self.n_cons = n_eq + 5 * 4 * h
+
+        all_r, all_c = np.concatenate(rows), np.concatenate(cols)
+        self._values = np.concatenate(vals)
+        slot_ids = np.arange(1, all_r.size + 1, dtype=float)
+        pattern = sp.csc_matrix((slot_ids, (all_r, all_c)), shape=(self.n_cons, self.n_vars))
+        if pattern.nnz != all_r.size:
+            raise AssertionError("MPC sparsity pattern has duplicate entries")
+        pattern.sort_indices()
+        self._perm = pattern.data.astype(int) - 1
+        a_mat = pattern.copy()
+        a_mat.data = self._values[self._perm]
+        self._a_template = a_mat
+
+        weights = np.array(cfg.state_weights)
+        p_diag = np.concatenate(
+            [np.tile(2.0 * weights, h), np.full(nu, 2.0 * cfg.force_weight * self.force_scale**2)]
+        )
+        self._p_diag = p_diag
+        p_mat = sp.diags(p_diag).tocsc()
+        self._l = np.zeros(self.n_cons)
+        self._u = np.zeros(self.n_cons)
+        self._l[n_eq:] = -np.inf
+        self._u[n_eq:] = 0.0
+        self._fz_rows = n_eq + 5 * foot_step  # the fz row of each (k, leg)
+        self._solver = osqp.OSQP()
+        self._solver.setup(
+            p_mat, np.zeros(self.n_vars), a_mat, self._l, self._u,
+            eps_abs=cfg.osqp_eps_abs, eps_rel=cfg.osqp_eps_rel, max_iter=cfg.osqp_max_iter,
+            warm_starting=True, polishing=False, verbose=False, adaptive_rho=True,
+        )
+        self._last_forces = None
+
+    def _fill(self, problem: MpcProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        cfg, h, dt = self.config, self.config.horizon_steps, self.config.dt_s
+        values = self._values
+        yaw_lin = np.concatenate([[problem.x0[2]], problem.x_ref[:-1, 2]])  # yaw of step k
+        if h > 1:
+            c, s = np.cos(yaw_lin[1:]), np.sin(yaw_lin[1:])
+            rot_t = np.zeros((h - 1, 3, 3))  # Rz^T
+            rot_t[:, 0, 0], rot_t[:, 0, 1] = c, s
+            rot_t[:, 1, 0], rot_t[:, 1, 1] = -s, c
+            rot_t[:, 2, 2] = 1.0
+            values[self._slots["a_rot"]] = (-dt * rot_t).reshape(-1)
+        # B angular block: -dt * force_scale * I_w^-1 [r]x per step and foot
+        c, s = np.cos(yaw_lin), np.sin(yaw_lin)
+        rz = np.zeros((h, 3, 3))
+        rz[:, 0, 0], rz[:, 0, 1], rz[:, 1, 0], rz[:, 1, 1], rz[:, 2, 2] = c, -s, s, c, 1.0
+        inv_body = np.linalg.inv(self.inertia_body)
+        inv_world = rz @ inv_body @ np.transpose(rz, (0, 2, 1))  # (h, 3, 3)
+        r = problem.foot_positions  # (h, 4, 3)
+        skews = np.zeros((h, 4, 3, 3))
+        skews[..., 0, 1], skews[..., 0, 2] = -r[..., 2], r[..., 1]
+        skews[..., 1, 0], skews[..., 1, 2] = r[..., 2], -r[..., 0]
+        skews[..., 2, 0], skews[..., 2, 1] = -r[..., 1], r[..., 0]
+        blocks = np.einsum("kij,klja->kila", inv_world, skews)  # (h, 3 rows, 4 legs, 3 cols)
+        values[self._slots["b_ang"]] = (-dt * self.force_scale * blocks).reshape(-1)
+        ax = values[self._perm]
+
+        a0_c, _ = continuous_dynamics(problem.x0[2], problem.foot_positions[0], self.mass, self.inertia_body)
+        a0 = np.eye(STATE_DIM) + a0_c * dt
+        l, u = self._l, self._u
+        l[:STATE_DIM] = u[:STATE_DIM] = a0 @ problem.x0
+        contacts = problem.contacts.reshape(-1)
+        l[self._fz_rows] = np.where(contacts, cfg.min_normal_force_n / self.force_scale, 0.0)
+        u[self._fz_rows] = np.where(contacts, cfg.max_normal_force_n / self.force_scale, 0.0)
+        weights = np.array(cfg.state_weights)
+        q = np.zeros(self.n_vars)
+        q[: STATE_DIM * h] = (-2.0 * weights * problem.x_ref).reshape(-1)
+        return ax, q, l, u
+
+    def solve(self, problem: MpcProblem) -> MpcSolution:
+        start = time.perf_counter()
+        ax, q, l, u = self._fill(problem)
+        self._solver.update(Ax=ax, q=q, l=l, u=u)
+        result = self._solver.solve(raise_error=False)
+        total = time.perf_counter() - start
+        status = str(result.info.status)
+        solved = result.info.status_val == 1 and result.x is not None and np.all(np.isfinite(result.x))
+        h = self.config.horizon_steps
+        if solved:
+            forces = result.x[STATE_DIM * h:].reshape(h, 4, 3) * self.force_scale
+        else:
+            forces = np.full((h, 4, 3), np.nan)
+        return MpcSolution(
+            forces=forces,
+            status=status,
+            solved=bool(solved),
+            solve_time_s=float(result.info.solve_time + result.info.update_time),
+            total_time_s=total,
+            iterations=int(result.info.iter),
+        )

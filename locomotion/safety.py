@@ -1,0 +1,71 @@
+"""The last gate before the motors: nothing non-finite, no torque beyond the motor limit, no push
+past a joint limit. Events are logged once per kind and counted, never per tick."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections import Counter
+
+import numpy as np
+
+from locomotion.robot_model import RobotDescription
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True)
+class SafetyConfig:
+    joint_limit_margin_rad: float = 0.05
+    joint_limit_stiffness_nm_per_rad: float = 150.0
+    qp_failure_timeout_s: float = 0.1  # reuse the last good MPC plan this long, then damped stand
+    damped_stand_kp: float = 40.0
+    damped_stand_kd: float = 4.0
+    max_tilt_rad: float = 1.0  # beyond this roll or pitch the robot is considered fallen
+
+
+class EventLog:
+    """Counts events by kind and logs only the first of each kind."""
+
+    def __init__(self, logger: logging.Logger = log):
+        self.counts: Counter[str] = Counter()
+        self.logger = logger
+
+    def record(self, kind: str, message: str) -> None:
+        if self.counts[kind] == 0:
+            self.logger.warning("%s: %s (further occurrences are counted, not logged)", kind, message)
+        self.counts[kind] += 1
+
+
+class SafetyFilter:
+    def __init__(self, robot: RobotDescription, config: SafetyConfig, events: EventLog):
+        self.config = config
+        self.events = events
+        self.torque_limits = robot.torque_limits
+        self.lower, self.upper = robot.joint_limits
+        self.stand_pose = robot.stand_pose
+
+    def damped_stand(self, q: np.ndarray, dq: np.ndarray) -> np.ndarray:
+        cfg = self.config
+        q = np.where(np.isfinite(q), q, self.stand_pose)
+        dq = np.where(np.isfinite(dq), dq, 0.0)
+        return cfg.damped_stand_kp * (self.stand_pose - q) - cfg.damped_stand_kd * dq
+
+    def filter(self, torques: np.ndarray, q: np.ndarray, dq: np.ndarray) -> np.ndarray:
+        """Safe torques for the motors (always finite, within limits)."""
+        torques = np.asarray(torques, dtype=float)
+        if not np.all(np.isfinite(torques)):
+            self.events.record("non_finite_torque", "controller produced a non-finite torque; damped stand")
+            torques = self.damped_stand(q, dq)
+        margin = self.config.joint_limit_margin_rad
+        low, high = self.lower + margin, self.upper - margin
+        below, above = q < low, q > high
+        if np.any(below | above):
+            self.events.record("joint_limit", "joint near its limit; pushing back")
+            k = self.config.joint_limit_stiffness_nm_per_rad
+            torques = np.where(below, np.maximum(torques, k * (low - q)), torques)
+            torques = np.where(above, np.minimum(torques, k * (high - q)), torques)
+        clipped = np.clip(torques, -self.torque_limits, self.torque_limits)
+        if np.any(clipped != torques):
+            self.events.record("torque_limit", "torque command above the motor limit; clipped")
+        return np.where(np.isfinite(clipped), clipped, 0.0)

@@ -1,0 +1,106 @@
+"""Stance-leg control: set up the convex MPC from the estimated state, the command and the gait
+schedule, solve it at the MPC rate, and map the forces to joint torques tau = -J^T R^T f."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from locomotion.mpc import GRAVITY, ConvexMpc, MpcConfig, MpcProblem, MpcSolution, reference_trajectory
+from locomotion.robot_model import RobotDescription
+from locomotion.robot_state import EstimatedState
+
+
+def forces_to_torques(forces: np.ndarray, rotation: np.ndarray, jacobians: np.ndarray) -> np.ndarray:
+    """(12,) joint torques producing ground reaction forces ``forces`` (4, 3, world frame) on the feet.
+
+    The leg pushes on the ground with -f; in the trunk frame that is -R^T f, and tau = J^T (-R^T f).
+    """
+    body_forces = forces @ rotation  # row-wise R^T f
+    return -np.einsum("lij,li->lj", jacobians, body_forces).reshape(-1)
+
+
+def mpc_state(state: EstimatedState, com_offset_world: np.ndarray) -> np.ndarray:
+    x = np.zeros(13)
+    x[0:3] = state.rpy
+    x[3:6] = state.position + com_offset_world
+    x[6:9] = state.angular_velocity
+    x[9:12] = state.linear_velocity
+    x[12] = GRAVITY
+    return x
+
+
+@dataclasses.dataclass
+class StanceOutput:
+    torques: np.ndarray  # (12,)
+    forces: np.ndarray  # (4, 3) world frame
+    solution: MpcSolution | None  # set on ticks where the MPC was solved
+
+
+class StanceLegController:
+    def __init__(self, robot: RobotDescription, config: MpcConfig):
+        self.robot = robot
+        self.config = config
+        self.mpc = ConvexMpc(config, robot.mass_kg, robot.inertia)
+        self.com_offset = np.array(robot.com_offset_m)
+        self.reset()
+
+    def reset(self) -> None:
+        self.last_solve_time = -np.inf
+        self.forces = np.zeros((self.config.horizon_steps, 4, 3))
+        self.last_good_time = -np.inf
+
+    def build_problem(
+        self,
+        state: EstimatedState,
+        body_velocity: np.ndarray,
+        yaw_rate: float,
+        base_height: float,
+        contacts: np.ndarray,
+        footholds_world: np.ndarray,
+    ) -> MpcProblem:
+        cfg = self.config
+        com_world = state.rotation @ self.com_offset
+        x0 = mpc_state(state, com_world)
+        x_ref = reference_trajectory(x0, body_velocity, yaw_rate, base_height + com_world[2],
+                                     cfg.horizon_steps, cfg.dt_s)
+        # feet relative to the current CoM: planted feet where they are, swinging feet at their foothold
+        feet_now = state.foot_positions_body @ state.rotation.T - com_world
+        footholds_rel = footholds_world - (state.position + com_world)
+        in_stance_now = contacts[0]
+        anchor = np.where(in_stance_now[:, None], feet_now, footholds_rel)
+        displacement = x_ref[:, 3:6] - x0[3:6]
+        displacement[:, 2] = 0.0
+        foot_positions = anchor[None, :, :] - displacement[:, None, :]
+        return MpcProblem(x0, x_ref, foot_positions, contacts, self.robot.mass_kg, self.robot.inertia)
+
+    def solve_due(self, t: float) -> bool:
+        return t - self.last_solve_time >= self.config.solve_period_s - 1e-9
+
+    def update(
+        self,
+        t: float,
+        state: EstimatedState,
+        body_velocity: np.ndarray,
+        yaw_rate: float,
+        base_height: float,
+        contacts: np.ndarray,
+        footholds_world: np.ndarray,
+        force_solve: bool = False,
+    ) -> StanceOutput:
+        """Forces and torques for the legs in contacts[0]; solves the MPC when due.
+
+        On a failed solve the previous plan is kept (``solution.solved`` is False so the caller
+        can count and time out)."""
+        solution = None
+        if force_solve or self.solve_due(t):
+            problem = self.build_problem(state, body_velocity, yaw_rate, base_height, contacts, footholds_world)
+            solution = self.mpc.solve(problem)
+            self.last_solve_time = t
+            if solution.solved:
+                self.forces = solution.forces
+                self.last_good_time = t
+        forces = np.where(contacts[0][:, None], self.forces[0], 0.0)
+        torques = forces_to_torques(forces, state.rotation, state.jacobians)
+        return StanceOutput(torques, forces, solution)

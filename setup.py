@@ -1,0 +1,33 @@
+"""ament_python package semantic_locomotion (also installs with plain pip)."""
+
+from glob import glob
+
+from setuptools import setup
+
+PACKAGE = "semantic_locomotion"
+
+setup(
+    name=PACKAGE,
+    version="0.1.0",
+    packages=["semantic_locomotion", "locomotion", "robot_perception", "sim"],
+    data_files=[
+        ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
+        (f"share/{PACKAGE}", ["package.xml"]),
+        (f"share/{PACKAGE}/launch", glob("launch/*.py")),
+        (f"share/{PACKAGE}/config", glob("config/*.yaml")),
+        (f"share/{PACKAGE}/models", glob("models/*")),
+    ],
+    install_requires=["setuptools"],
+    zip_safe=True,
+    maintainer="semantic_locomotion developers",
+    maintainer_email="semantic-locomotion@example.org",
+    description="Terrain-semantics-aware quadruped locomotion: perception, learned speed policy, gait selection, convex MPC.",
+    license="Apache-2.0",
+    tests_require=["pytest"],
+    entry_points={
+        "console_scripts": [
+            "semloco = semantic_locomotion.cli:main",
+            "controller_node = locomotion.controller_node:main",
+        ],
+    },
+)

@@ -1,0 +1,197 @@
+"""A PyBullet world with the A1: headless by default, physics at >= 500 Hz, torque-controlled motors.
+
+The robot spawns lying on its belly with folded legs; the controller stands it up. The world
+returns sensor readings as the A1's low-level interface would (joint encoders, IMU, foot contact
+switches) and, separately, the exact trunk state as ground truth for evaluation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pybullet
+import pybullet_data
+
+from locomotion.config import config_dir, load_dataclass
+from locomotion.robot_model import LEG_NAMES, MOTOR_NAMES, RobotDescription
+from locomotion.robot_state import GroundTruth, SensorReadings
+
+
+@dataclasses.dataclass(frozen=True)
+class SimConfig:
+    physics_rate_hz: float = 500.0
+    ground_lateral_friction: float = 1.0
+    foot_lateral_friction: float = 1.0
+    contact_threshold_n: float = 3.0  # a foot switch reads "contact" above this normal force
+    gyro_noise_std_radps: float = 0.0
+    accelerometer_noise_std_mps2: float = 0.0
+    joint_velocity_noise_std_radps: float = 0.0
+    gui: bool = False
+
+    def __post_init__(self) -> None:
+        if self.physics_rate_hz < 500.0:
+            raise ValueError(f"physics_rate_hz: must be >= 500, got {self.physics_rate_hz}")
+
+
+def load_sim_config(path: str | Path | None = None, **overrides) -> SimConfig:
+    config = load_dataclass(SimConfig, path or config_dir() / "sim.yaml")
+    return dataclasses.replace(config, **overrides) if overrides else config
+
+
+class SimWorld:
+    def __init__(self, robot: RobotDescription, config: SimConfig | None = None, seed: int = 0):
+        self.robot = robot
+        self.config = config or SimConfig()
+        self.rng = np.random.default_rng(seed)
+        self.dt = 1.0 / self.config.physics_rate_hz
+        mode = pybullet.GUI if self.config.gui else pybullet.DIRECT
+        self.client = pybullet.connect(mode)
+        if self.client < 0:
+            raise RuntimeError("could not connect to PyBullet" + (" (GUI needs a display)" if self.config.gui else ""))
+        self._p = _Bound(self.client)
+        self._build()
+
+    # --- construction ----------------------------------------------------------------------------
+    def _build(self) -> None:
+        p = self._p
+        p.resetSimulation()
+        p.setAdditionalSearchPath(pybullet_data.getDataPath())
+        p.setGravity(0, 0, -9.81)
+        p.setTimeStep(self.dt)
+        p.setPhysicsEngineParameter(numSolverIterations=30)
+        self.ground = p.loadURDF("plane.urdf")
+        p.changeDynamics(self.ground, -1, lateralFriction=self.config.ground_lateral_friction)
+        self.time_s = 0.0
+        self.robot_id = p.loadURDF(
+            str(self.robot.urdf_path),
+            [0.0, 0.0, self.robot.spawn_height_m],
+            [0, 0, 0, 1],
+            flags=pybullet.URDF_USE_SELF_COLLISION_EXCLUDE_PARENT,
+        )
+        joints = {p.getJointInfo(self.robot_id, j)[1].decode(): j for j in range(p.getNumJoints(self.robot_id))}
+        links = {p.getJointInfo(self.robot_id, j)[12].decode(): j for j in range(p.getNumJoints(self.robot_id))}
+        self.motor_ids = [joints[self.robot.urdf_joint_names[m]] for m in MOTOR_NAMES]
+        self.foot_ids = [links[self.robot.foot_links[leg]] for leg in LEG_NAMES]
+        self.base_inertial_offset = np.array(p.getDynamicsInfo(self.robot_id, -1)[3])
+        for j, angle in zip(self.motor_ids, self.robot.lie_pose):
+            p.resetJointState(self.robot_id, j, angle, 0.0)
+        # disable the default velocity motors so the joints are driven by torque only
+        p.setJointMotorControlArray(self.robot_id, self.motor_ids, pybullet.VELOCITY_CONTROL,
+                                    forces=[0.0] * len(self.motor_ids))
+        for link in self.foot_ids:
+            p.changeDynamics(self.robot_id, link, lateralFriction=self.config.foot_lateral_friction)
+        self._prev_velocity = np.zeros(3)
+        self._external_force: tuple[np.ndarray, float] | None = None
+        self.last_torques = np.zeros(12)
+        self.mechanical_energy_j = 0.0  # integral of sum |tau * dq|
+        # settle onto the ground so the first reading is physical
+        for _ in range(int(0.3 / self.dt)):
+            p.stepSimulation()
+
+    def reset(self) -> None:
+        self._build()
+
+    def close(self) -> None:
+        if self.client >= 0:
+            pybullet.disconnect(self.client)
+            self.client = -1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # --- stepping --------------------------------------------------------------------------------
+    def push(self, force_world: np.ndarray, duration_s: float) -> None:
+        """Apply ``force_world`` (N) at the trunk's centre of mass for ``duration_s`` from now."""
+        self._external_force = (np.asarray(force_world, dtype=float), self.time_s + duration_s)
+
+    def step(self, torques: np.ndarray) -> None:
+        p = self._p
+        torques = np.asarray(torques, dtype=float)
+        if torques.shape != (12,) or not np.all(np.isfinite(torques)):
+            raise ValueError(f"torques: need 12 finite values, got {torques}")
+        limit = self.robot.torque_limit_nm
+        torques = np.clip(torques, -limit, limit)  # the motor driver's own saturation
+        self._prev_velocity = np.array(p.getBaseVelocity(self.robot_id)[0])
+        p.setJointMotorControlArray(self.robot_id, self.motor_ids, pybullet.TORQUE_CONTROL, forces=torques)
+        if self._external_force is not None:
+            force, until = self._external_force
+            if self.time_s < until:
+                com = p.getBasePositionAndOrientation(self.robot_id)[0]
+                p.applyExternalForce(self.robot_id, -1, force, com, pybullet.WORLD_FRAME)
+            else:
+                self._external_force = None
+        p.stepSimulation()
+        self.time_s += self.dt
+        self.last_torques = torques
+        dq = np.array([s[1] for s in p.getJointStates(self.robot_id, self.motor_ids)])
+        self.mechanical_energy_j += float(np.sum(np.abs(torques * dq))) * self.dt
+
+    # --- sensing ---------------------------------------------------------------------------------
+    def foot_contacts(self) -> np.ndarray:
+        forces = np.zeros(4)
+        for c in self._p.getContactPoints(bodyA=self.robot_id):
+            if c[3] in self.foot_ids:
+                forces[self.foot_ids.index(c[3])] += c[9]
+        return forces > self.config.contact_threshold_n
+
+    def ground_truth(self) -> GroundTruth:
+        p = self._p
+        com, quat = p.getBasePositionAndOrientation(self.robot_id)
+        lin, ang = p.getBaseVelocity(self.robot_id)
+        rot = np.array(p.getMatrixFromQuaternion(quat)).reshape(3, 3)
+        offset_world = rot @ self.base_inertial_offset
+        ang = np.array(ang)
+        return GroundTruth(
+            position=np.array(com) - offset_world,
+            orientation_xyzw=np.array(quat),
+            linear_velocity=np.array(lin) - np.cross(ang, offset_world),
+            angular_velocity=ang,
+        )
+
+    def sensors(self) -> SensorReadings:
+        p, cfg = self._p, self.config
+        states = p.getJointStates(self.robot_id, self.motor_ids)
+        q = np.array([s[0] for s in states])
+        dq = np.array([s[1] for s in states])
+        _, quat = p.getBasePositionAndOrientation(self.robot_id)
+        lin, ang = p.getBaseVelocity(self.robot_id)
+        rot = np.array(p.getMatrixFromQuaternion(quat)).reshape(3, 3)
+        accel_world = (np.array(lin) - self._prev_velocity) / self.dt + np.array([0.0, 0.0, 9.81])
+        gyro = rot.T @ np.array(ang)
+        accel = rot.T @ accel_world
+        if cfg.gyro_noise_std_radps > 0:
+            gyro = gyro + self.rng.normal(0.0, cfg.gyro_noise_std_radps, 3)
+        if cfg.accelerometer_noise_std_mps2 > 0:
+            accel = accel + self.rng.normal(0.0, cfg.accelerometer_noise_std_mps2, 3)
+        if cfg.joint_velocity_noise_std_radps > 0:
+            dq = dq + self.rng.normal(0.0, cfg.joint_velocity_noise_std_radps, 12)
+        return SensorReadings(
+            time_s=self.time_s,
+            joint_positions=q,
+            joint_velocities=dq,
+            imu_orientation_xyzw=np.array(quat),
+            imu_angular_velocity=gyro,
+            imu_linear_acceleration=accel,
+            foot_contact=self.foot_contacts(),
+        )
+
+
+class _Bound:
+    """pybullet functions with this world's physicsClientId filled in."""
+
+    def __init__(self, client: int):
+        self.client = client
+
+    def __getattr__(self, name):
+        fn = getattr(pybullet, name)
+
+        def bound(*args, **kwargs):
+            kwargs.setdefault("physicsClientId", self.client)
+            return fn(*args, **kwargs)
+
+        return bound
