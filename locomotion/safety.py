@@ -61,10 +61,12 @@ class SafetyFilter:
         low, high = self.lower + margin, self.upper - margin
         below, above = q < low, q > high
         if np.any(below | above):
-            self.events.record("joint_limit", "joint near its limit; pushing back")
             k = self.config.joint_limit_stiffness_nm_per_rad
-            torques = np.where(below, np.maximum(torques, k * (low - q)), torques)
-            torques = np.where(above, np.minimum(torques, k * (high - q)), torques)
+            limited = np.where(below, np.maximum(torques, k * (low - q)), torques)
+            limited = np.where(above, np.minimum(limited, k * (high - q)), limited)
+            if np.any(limited != torques):
+                self.events.record("joint_limit", "torque pushing a joint into its limit; replaced by a push back")
+            torques = limited
         clipped = np.clip(torques, -self.torque_limits, self.torque_limits)
         if np.any(clipped != torques):
             self.events.record("torque_limit", "torque command above the motor limit; clipped")

@@ -1,0 +1,89 @@
+"""`semloco`: the command-line entry point of semantic_locomotion."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+
+
+def _walk(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from locomotion.controller import load_controller_config
+    from locomotion.gait import load_gait_presets
+    from sim.walk import STAND_S, Push, WalkRequest, run_walk, write_report
+    from sim.world import load_sim_config
+
+    gaits = load_gait_presets()
+    if args.gait not in gaits:
+        print(f"semloco walk: --gait: unknown gait {args.gait!r} (known: {', '.join(sorted(gaits))})",
+              file=sys.stderr)
+        return 2
+    if args.duration <= 0:
+        print("semloco walk: --duration: must be positive", file=sys.stderr)
+        return 2
+    controller_config = load_controller_config(args.controller_config)
+    if args.ground_truth_state:
+        controller_config = dataclasses.replace(controller_config, use_ground_truth_state=True)
+    sim_config = load_sim_config(args.sim_config, gui=args.gui)
+    push = Push(args.push_at, (0.0, args.push_force, 0.0), args.push_duration) if args.push_force else None
+    request = WalkRequest(args.speed, args.lateral, args.yaw_rate, args.gait, args.duration, args.seed,
+                          args.gui, push)
+    steps = int(round((STAND_S + args.duration) * sim_config.physics_rate_hz))
+    with tqdm(total=steps, unit="step", desc="walk", disable=args.quiet) as bar:
+        report = run_walk(request, controller_config=controller_config, sim_config=sim_config,
+                          progress=bar.update)
+    if args.json:
+        write_report(report, args.json)
+    summary = {k: report[k] for k in ("fell", "mean_speed_mps", "speed_error_mps", "yaw_rate_error_radps",
+                                       "velocity_estimate_rmse_mps", "real_time_factor", "cost_of_transport")}
+    summary["mpc_solve_ms"] = {k: report["mpc_solve_ms"][k] for k in ("p50", "p99")}
+    print(json.dumps(summary, indent=2))
+    return 1 if report["fell"] else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="semloco", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    walk = sub.add_parser("walk", help="walk the A1 on flat ground in PyBullet and report tracking")
+    walk.add_argument("--speed", type=float, required=True, help="forward speed command, m/s")
+    walk.add_argument("--lateral", type=float, default=0.0, help="lateral speed command (left +), m/s")
+    walk.add_argument("--yaw-rate", type=float, default=0.0, help="yaw rate command (CCW +), rad/s")
+    walk.add_argument("--gait", default="trot", help="gait preset from config/gaits.yaml (default: trot)")
+    walk.add_argument("--duration", type=float, default=20.0, help="walking time after standing up, s")
+    walk.add_argument("--seed", type=int, default=0, help="seed of the sensor noise")
+    walk.add_argument("--gui", action="store_true", help="open the PyBullet window (needs a display)")
+    walk.add_argument("--json", help="write the full report to this file")
+    walk.add_argument("--ground-truth-state", action="store_true",
+                      help="debugging: control from the simulator's state instead of the estimator")
+    walk.add_argument("--push-force", type=float, default=0.0, help="lateral push on the trunk, N (0: none)")
+    walk.add_argument("--push-at", type=float, default=5.0, help="walking time of the push, s")
+    walk.add_argument("--push-duration", type=float, default=0.2, help="push duration, s")
+    walk.add_argument("--controller-config", help="controller YAML (default: config/controller.yaml)")
+    walk.add_argument("--sim-config", help="simulator YAML (default: config/sim.yaml)")
+    walk.add_argument("--quiet", action="store_true", help="no progress bar")
+    walk.set_defaults(func=_walk)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from locomotion.config import ConfigError
+
+    try:
+        return args.func(args)
+    except ConfigError as exc:
+        print(f"semloco {args.command}: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""The controller node over real rclpy/DDS (loopback, isolated domain): command it, see it walk."""
+
+import json
+import os
+import random
+
+import pytest
+
+from tests.ros_helpers import isolated_ros_env, spin_until, start_node, stop_node
+
+DOMAIN_ID = 100 + random.Random(os.getpid()).randrange(100)
+
+
+@pytest.fixture
+def ros_context(monkeypatch):
+    env = isolated_ros_env(DOMAIN_ID)
+    for key in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_DOMAIN_ID", "RMW_IMPLEMENTATION"):
+        monkeypatch.setenv(key, env[key])
+    import rclpy
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    yield env, context
+    rclpy.shutdown(context=context)
+
+
+def test_controller_node_walks_on_cmd_vel(ros_context, tmp_path):
+    env, context = ros_context
+    from geometry_msgs.msg import Twist
+    from nav_msgs.msg import Odometry
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+    from sensor_msgs.msg import Imu, JointState
+    from std_msgs.msg import String
+
+    proc = start_node("locomotion.controller_node",
+                      ["-p", "gait:=trot", "-p", "real_time_factor:=1.0"], env, tmp_path / "node.log")
+    node = Node("test_driver", context=context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    got = {"joints": [], "imu": [], "odom": [], "truth": [], "status": []}
+    node.create_subscription(JointState, "joint_states", got["joints"].append, 10)
+    node.create_subscription(Imu, "imu/data", got["imu"].append, 10)
+    node.create_subscription(Odometry, "odom", got["odom"].append, 10)
+    node.create_subscription(Odometry, "ground_truth/odom", got["truth"].append, 10)
+    node.create_subscription(String, "controller/status", lambda m: got["status"].append(json.loads(m.data)), 10)
+    cmd_pub = node.create_publisher(Twist, "cmd_vel", 10)
+    cmd = Twist()
+    cmd.linear.x = 0.6
+    try:
+        walking = lambda: got["status"] and got["status"][-1]["mode"] == "walk"  # noqa: E731
+        assert spin_until(executor, walking, 40.0), (tmp_path / "node.log").read_text()
+        x_start = got["truth"][-1].pose.pose.position.x
+        n_status = len(got["status"])
+        # command at 20 Hz for 6 s of the node's time
+        assert not spin_until(executor, lambda: False, 6.0, tick=lambda: cmd_pub.publish(cmd))
+        x_end = got["truth"][-1].pose.pose.position.x
+    finally:
+        code = stop_node(proc)
+        node.destroy_node()
+    log = (tmp_path / "node.log").read_text()
+    assert len(got["status"]) > n_status
+    assert got["status"][-1]["mode"] == "walk", log
+    assert x_end - x_start > 2.0, f"walked only {x_end - x_start:.2f} m\n{log}"
+    joints = got["joints"][-1]
+    assert list(joints.name)[:3] == ["FR_hip", "FR_thigh", "FR_calf"] and len(joints.position) == 12
+    assert got["imu"][-1].header.frame_id == "base_link"
+    odom = got["odom"][-1]
+    assert odom.header.frame_id == "odom" and odom.child_frame_id == "base_link"
+    assert 0.3 < odom.twist.twist.linear.x < 0.9  # estimated forward speed in base_link
+    assert code == 0, log
