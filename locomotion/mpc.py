@@ -43,7 +43,7 @@ class MpcConfig:
     friction_coefficient: float = 0.6
     min_normal_force_n: float = 0.0
     max_normal_force_n: float = 180.0
-    state_weights: tuple[float, ...] = (5.0, 5.0, 0.2, 0.0, 0.0, 10.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0)
+    state_weights: tuple[float, ...] = (10.0, 10.0, 0.2, 0.0, 0.0, 50.0, 0.0, 0.0, 1.0, 3.0, 3.0, 1.0, 0.0)
     force_weight: float = 1e-5
     osqp_eps_abs: float = 1e-4
     osqp_eps_rel: float = 1e-4
