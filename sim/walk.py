@@ -70,6 +70,8 @@ def run_walk(
         wall_start = time.perf_counter()
         energy_start = 0.0
         start_xy = None
+        path_m = 0.0
+        last_xy = None
         for i in range(n_stand + n_walk):
             walking = i >= n_stand
             t_walk = (i - n_stand) * world.dt
@@ -96,6 +98,9 @@ def run_walk(
                 rpy = kin.rotation_to_rpy(rot)
                 c, s = np.cos(rpy[2]), np.sin(rpy[2])
                 v = truth.linear_velocity
+                if last_xy is not None:
+                    path_m += float(np.linalg.norm(truth.position[:2] - last_xy))
+                last_xy = truth.position[:2].copy()
                 log["t"].append(t_walk)
                 log["v_fwd"].append(c * v[0] + s * v[1])
                 log["v_lat"].append(-s * v[0] + c * v[1])
@@ -117,7 +122,7 @@ def run_walk(
     settled = arr["t"] >= SETTLE_S if arr["t"].size else np.zeros(0, bool)
     mean = lambda x: float(np.mean(x[settled])) if np.any(settled) else None  # noqa: E731
     walked_s = float(arr["t"][-1]) if arr["t"].size else 0.0
-    distance = float(np.linalg.norm(end_xy - start_xy)) if start_xy is not None else 0.0
+    displacement = float(np.linalg.norm(end_xy - start_xy)) if start_xy is not None else 0.0
     weight = robot.mass_kg * 9.81
     report = {
         "command": {"forward_mps": request.speed_mps, "lateral_mps": request.lateral_mps,
@@ -137,12 +142,14 @@ def run_walk(
                                        if np.any(settled) else None),
         "mean_height_m": mean(arr["height"]),
         "max_tilt_rad": float(arr["tilt"].max()) if arr["tilt"].size else None,
-        "distance_m": distance,
+        "distance_m": path_m,  # horizontal path length of the trunk
+        "displacement_m": displacement,
         "mpc_solve_ms": _percentiles(solve_times),
         "mpc_update_and_solve_ms": _percentiles(total_times),
         "mpc_iterations_median": float(np.median(iterations)) if iterations else None,
         "real_time_factor": sim_time / wall if wall > 0 else None,
-        "cost_of_transport": energy / (weight * distance) if distance > 0.05 else None,
+        # mechanical cost of transport: integral of sum |tau * dq| over m g times path length
+        "cost_of_transport": energy / (weight * path_m) if path_m > 0.05 else None,
         "controller_events": dict(controller.events.counts),
         "state_estimation": "ground_truth" if controller_config.use_ground_truth_state else "kalman",
     }
