@@ -21,7 +21,10 @@ setup(
     zip_safe=True,
     maintainer="semantic_locomotion developers",
     maintainer_email="semantic-locomotion@example.org",
-    description="Terrain-semantics-aware quadruped locomotion: perception, learned speed policy, gait selection, convex MPC.",
+    description=(
+        "Terrain-semantics-aware quadruped locomotion: perception, learned speed policy, "
+        "gait selection, convex MPC."
+    ),
     license="Apache-2.0",
     tests_require=["pytest"],
     entry_points={

@@ -31,8 +31,8 @@ def main() -> None:
     for name, request in CASES.items():
         r = run_walk(request)
         rows[name] = r
-        fmt = lambda x: f"{x:8.3f}" if isinstance(x, float) else f"{'-':>8s}"  # noqa: E731
-        print(f"{name:32s} {str(r['fell']):5s} {fmt(r['mean_speed_mps'])} {fmt(r['mean_lateral_speed_mps'])} "
+        fmt = lambda x: f"{x:8.3f}" if isinstance(x, float) else f"{'-':>8s}"
+        print(f"{name:32s} {r['fell']!s:5s} {fmt(r['mean_speed_mps'])} {fmt(r['mean_lateral_speed_mps'])} "
               f"{fmt(r['mean_yaw_rate_radps'])} {fmt(r['velocity_estimate_rmse_mps']):>10s} "
               f"{r['cost_of_transport'] or float('nan'):6.2f}", flush=True)
     if args.json:

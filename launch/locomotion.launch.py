@@ -7,10 +7,11 @@ Without `ros2 launch` (e.g. from PyPI wheels), the same node starts with:
     python -m locomotion.controller_node --ros-args -p gait:=trot -p gui:=false
 """
 
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
+
+from launch import LaunchDescription
 
 
 def generate_launch_description():

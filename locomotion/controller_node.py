@@ -29,8 +29,8 @@ from sensor_msgs.msg import Imu, JointState
 from std_msgs.msg import String
 
 from locomotion.commands import VelocityCommand
-from locomotion.kinematics import quaternion_to_rotation
 from locomotion.controller import LocomotionController, load_controller_config
+from locomotion.kinematics import quaternion_to_rotation
 from locomotion.robot_model import MOTOR_NAMES, load_robot
 from locomotion.robot_state import GroundTruth
 
@@ -58,7 +58,7 @@ class ControllerNode(Node):
         self.declare_parameter("real_time_factor", 1.0)  # sim only; <= 0 runs as fast as possible
         self.declare_parameter("odom_frame", "odom")
         self.declare_parameter("base_frame", "base_link")
-        gp = lambda name: self.get_parameter(name).value  # noqa: E731
+        gp = lambda name: self.get_parameter(name).value
 
         self.robot = load_robot(gp("robot"))
         config = load_controller_config(gp("controller_config") or None)
@@ -87,7 +87,7 @@ class ControllerNode(Node):
         self.create_subscription(String, "gait", self.on_gait, 10)
 
         period = 1.0 / float(gp("publish_rate_hz"))
-        self.steps_per_tick = max(1, int(round(period / self.world.dt)))
+        self.steps_per_tick = max(1, round(period / self.world.dt))
         self.wall_start = time.monotonic()
         self.sim_start = self.world.time_s
         self.create_timer(period, self.on_tick)
@@ -113,8 +113,9 @@ class ControllerNode(Node):
 
     def on_tick(self) -> None:
         if self.real_time_factor > 0:
-            sim_ahead = (self.world.time_s - self.sim_start) - (time.monotonic() - self.wall_start) * self.real_time_factor
-            if sim_ahead > 0:
+            sim_elapsed = self.world.time_s - self.sim_start
+            wall_elapsed = time.monotonic() - self.wall_start
+            if sim_elapsed > wall_elapsed * self.real_time_factor:
                 return
         for _ in range(self.steps_per_tick):
             self.torques = self.controller.update(self.sensors, self.world.ground_truth())

@@ -15,7 +15,7 @@ import dataclasses
 
 import numpy as np
 
-from locomotion.config import ConfigError, config_dir, load_yaml, from_dict
+from locomotion.config import ConfigError, config_dir, from_dict, load_yaml
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +45,7 @@ class GaitParameters:
         )
 
     @classmethod
-    def from_array(cls, values: np.ndarray) -> "GaitParameters":
+    def from_array(cls, values: np.ndarray) -> GaitParameters:
         v = [float(x) for x in values]
         return cls(v[0], v[1], (v[2] % 1.0, v[3] % 1.0, v[4] % 1.0, v[5] % 1.0), v[6], v[7])
 

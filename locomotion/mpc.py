@@ -215,8 +215,7 @@ class ConvexMpc:
             vals.append(np.broadcast_to(np.asarray(v, dtype=float), rows[-1].shape).copy())
             self._slots[name] = np.arange(start, start + rows[-1].size)
 
-        xi = lambda k: nx * 0 + STATE_DIM * k  # noqa: E731 - column of x_{k+1}
-        ui = lambda k: nx + FORCE_DIM * k  # noqa: E731 - column of u_k
+        ui = lambda k: nx + FORCE_DIM * k
         # Equality block k: x_{k+1} - A_k x_k - B_k u_k = (A_0 x0 if k == 0 else 0)
         eye_r = np.concatenate([STATE_DIM * k + np.arange(STATE_DIM) for k in range(h)])
         add("x_next", eye_r, eye_r, 1.0)
@@ -318,20 +317,20 @@ class ConvexMpc:
 
         a0_c, _ = continuous_dynamics(problem.x0[2], problem.foot_positions[0], self.mass, self.inertia_body)
         a0 = np.eye(STATE_DIM) + a0_c * dt
-        l, u = self._l, self._u
-        l[:STATE_DIM] = u[:STATE_DIM] = a0 @ problem.x0
+        lower, upper = self._l, self._u
+        lower[:STATE_DIM] = upper[:STATE_DIM] = a0 @ problem.x0
         contacts = problem.contacts.reshape(-1)
-        l[self._fz_rows] = np.where(contacts, cfg.min_normal_force_n / self.force_scale, 0.0)
-        u[self._fz_rows] = np.where(contacts, cfg.max_normal_force_n / self.force_scale, 0.0)
+        lower[self._fz_rows] = np.where(contacts, cfg.min_normal_force_n / self.force_scale, 0.0)
+        upper[self._fz_rows] = np.where(contacts, cfg.max_normal_force_n / self.force_scale, 0.0)
         weights = np.array(cfg.state_weights)
         q = np.zeros(self.n_vars)
         q[: STATE_DIM * h] = (-2.0 * weights * problem.x_ref).reshape(-1)
-        return ax, q, l, u
+        return ax, q, lower, upper
 
     def solve(self, problem: MpcProblem) -> MpcSolution:
         start = time.perf_counter()
-        ax, q, l, u = self._fill(problem)
-        self._solver.update(Ax=ax, q=q, l=l, u=u)
+        ax, q, lower, upper = self._fill(problem)
+        self._solver.update(Ax=ax, q=q, l=lower, u=upper)
         result = self._solver.solve(raise_error=False)
         total = time.perf_counter() - start
         status = str(result.info.status)

@@ -164,7 +164,8 @@ class SwingLegController:
             0.0,
         )
         reaching = lost_contact & ~swing_mask
-        targets[reaching] = self.footholds[reaching] - np.array([0.0, 0.0, 1.0]) * self.lost_contact_depth[reaching, None]
+        down = np.array([0.0, 0.0, 1.0]) * self.lost_contact_depth[reaching, None]
+        targets[reaching] = self.footholds[reaching] - down
         target_vel[reaching] = 0.0
         active = swing_mask | reaching
 

@@ -32,7 +32,7 @@ def _walk(args: argparse.Namespace) -> int:
     push = Push(args.push_at, (0.0, args.push_force, 0.0), args.push_duration) if args.push_force else None
     request = WalkRequest(args.speed, args.lateral, args.yaw_rate, args.gait, args.duration, args.seed,
                           args.gui, push)
-    steps = int(round((STAND_S + args.duration) * sim_config.physics_rate_hz))
+    steps = round((STAND_S + args.duration) * sim_config.physics_rate_hz)
     with tqdm(total=steps, unit="step", desc="walk", disable=args.quiet) as bar:
         report = run_walk(request, controller_config=controller_config, sim_config=sim_config,
                           progress=bar.update)

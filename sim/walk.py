@@ -62,8 +62,8 @@ def run_walk(
     with SimWorld(robot, sim_config, seed=request.seed) as world:
         sensors = world.sensors()
         controller.reset(sensors)
-        n_stand = int(round(STAND_S / world.dt))
-        n_walk = int(round(request.duration_s / world.dt))
+        n_stand = round(STAND_S / world.dt)
+        n_walk = round(request.duration_s / world.dt)
         log = {k: [] for k in ("t", "v_fwd", "v_lat", "yaw_rate", "v_est_err", "height", "tilt")}
         solve_times, total_times, iterations = [], [], []
         fell = False
@@ -120,7 +120,7 @@ def run_walk(
         end_xy = world.ground_truth().position[:2]
     arr = {k: np.array(v) for k, v in log.items()}
     settled = arr["t"] >= SETTLE_S if arr["t"].size else np.zeros(0, bool)
-    mean = lambda x: float(np.mean(x[settled])) if np.any(settled) else None  # noqa: E731
+    mean = lambda x: float(np.mean(x[settled])) if np.any(settled) else None
     walked_s = float(arr["t"][-1]) if arr["t"].size else 0.0
     displacement = float(np.linalg.norm(end_xy - start_xy)) if start_xy is not None else 0.0
     weight = robot.mass_kg * 9.81

@@ -48,7 +48,7 @@ def test_controller_node_walks_on_cmd_vel(ros_context, tmp_path):
     cmd = Twist()
     cmd.linear.x = 0.6
     try:
-        walking = lambda: got["status"] and got["status"][-1]["mode"] == "walk"  # noqa: E731
+        walking = lambda: got["status"] and got["status"][-1]["mode"] == "walk"
         assert spin_until(executor, walking, 40.0), (tmp_path / "node.log").read_text()
         x_start = got["truth"][-1].pose.pose.position.x
         n_status = len(got["status"])

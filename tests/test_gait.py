@@ -32,7 +32,7 @@ def test_stance_fraction_equals_duty_factor(name):
     gait = GaitScheduler(params)
     dt = 0.001
     stance = []
-    for _ in range(int(round(3.0 / params.stepping_frequency_hz / dt))):  # three cycles
+    for _ in range(round(3.0 / params.stepping_frequency_hz / dt)):  # three cycles
         gait.update(dt)
         stance.append(gait.desired_stance())
     fraction = np.mean(stance, axis=0)

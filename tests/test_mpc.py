@@ -7,8 +7,16 @@ import pytest
 
 from locomotion import kinematics as kin
 from locomotion.mpc import (
-    GRAVITY, STATE_DIM, ConvexMpc, MpcConfig, MpcProblem, continuous_dynamics, discretize,
-    friction_pyramid, reference_trajectory, solve_reference,
+    GRAVITY,
+    STATE_DIM,
+    ConvexMpc,
+    MpcConfig,
+    MpcProblem,
+    continuous_dynamics,
+    discretize,
+    friction_pyramid,
+    reference_trajectory,
+    solve_reference,
 )
 from locomotion.robot_model import load_robot
 

@@ -34,7 +34,7 @@ def test_torques_are_clipped_to_the_motor_limit():
 
 def test_joint_limits_push_back():
     safety = make_filter()
-    lower, upper = ROBOT.joint_limits
+    lower, _ = ROBOT.joint_limits
     q = ROBOT.stand_pose.copy()
     q[2] = lower[2] + 0.01  # calf inside the margin
     out = safety.filter(np.full(12, -5.0), q, np.zeros(12))
