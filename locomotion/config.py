@@ -86,7 +86,10 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
         }
     if annotation is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where}: expected a number, got {value!r}")
+            hint = ""
+            if isinstance(value, str) and "e" in value.lower():
+                hint = " (YAML reads exponents without a sign as text: write 6.0e+4, not 6.0e4)"
+            raise ConfigError(f"{where}: expected a number, got {value!r}{hint}")
         return float(value)
     if annotation is int:
         if isinstance(value, bool) or not isinstance(value, int):

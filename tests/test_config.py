@@ -45,3 +45,11 @@ def test_missing_and_malformed_files_are_reported(tmp_path):
     low.write_text("physics_rate_hz: 240\n")
     with pytest.raises(ConfigError, match="physics_rate_hz"):
         load_sim_config(low)
+
+
+def test_unsigned_yaml_exponent_gets_a_hint(tmp_path):
+    text = (config_dir() / "controller.yaml").read_text()
+    path = tmp_path / "controller.yaml"
+    path.write_text(text.replace("force_weight: 1.0e-5", "force_weight: 1.0e5"))
+    with pytest.raises(ConfigError, match=r"mpc\.force_weight.*exponents without a sign"):
+        load_controller_config(path)

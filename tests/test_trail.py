@@ -1,0 +1,75 @@
+"""Terrain catalogue and trail files: good ones load, bad ones are rejected by field name."""
+
+import pytest
+
+from locomotion.config import ConfigError
+from sim.terrain import SCENERY_CLASSES, WALKABLE_CLASSES, load_terrain_catalogue
+from sim.trail import load_trail, trail_from_dict
+
+EXAMPLE = """\
+name: example
+seed: 3
+segments:
+  - {terrain: asphalt, length_m: 12}
+  - {terrain: deep_grass, length_m: 8, slope_deg: 3}
+"""
+
+
+def test_catalogue_has_the_required_classes():
+    catalogue = load_terrain_catalogue()
+    assert tuple(catalogue.walkable) == WALKABLE_CLASSES
+    assert set(SCENERY_CLASSES) <= set(catalogue.scenery)
+    assert catalogue.label_id("asphalt") == 0
+    # deformable ground is softer than rigid ground, deep grass drags harder than grass
+    assert catalogue.walkable["asphalt"].contact.stiffness_n_per_m is None
+    assert catalogue.walkable["mud"].contact.stiffness_n_per_m < catalogue.walkable["gravel"].contact.stiffness_n_per_m
+    assert catalogue.walkable["deep_grass"].vegetation.height_m > catalogue.walkable["grass"].vegetation.height_m
+
+
+def test_the_issue_example_loads(tmp_path):
+    path = tmp_path / "example.yaml"
+    path.write_text(EXAMPLE)
+    trail = load_trail(path)
+    assert trail.name == "example" and trail.seed == 3 and trail.width_m == 3.0
+    assert [s.terrain for s in trail.segments] == ["asphalt", "deep_grass"]
+    assert trail.segments[1].slope_deg == 3.0
+    assert trail.length_m == 20.0
+    assert trail.terrain_at(5.0) == "asphalt" and trail.terrain_at(12.5) == "deep_grass"
+
+
+def test_builtin_trails():
+    demo = load_trail("demo")
+    assert 55 <= demo.length_m <= 65 and len({s.terrain for s in demo.segments}) >= 4
+    paper = load_trail("paper460")
+    assert paper.length_m == 460.0
+    assert {s.terrain for s in paper.segments} >= {"grass", "gravel", "asphalt"}
+
+
+@pytest.mark.parametrize(
+    "mutate, field",
+    [
+        (lambda d: d["segments"][0].update(terrain="lava"), r"segments\[0\]\.terrain"),
+        (lambda d: d["segments"][0].update(terrain="sky"), r"segments\[0\]\.terrain"),
+        (lambda d: d["segments"][1].update(length_m=-4), r"segments\[1\]\.length_m"),
+        (lambda d: d["segments"][1].update(length_m="long"), r"segments\[1\]\.length_m"),
+        (lambda d: d["segments"][1].update(slope_deg=40), r"segments\[1\]\.slope_deg"),
+        (lambda d: d["segments"][0].update(lenght_m=3), r"segments\[0\]\.lenght_m: unknown field"),
+        (lambda d: d["segments"][0].pop("length_m"), r"segments\[0\]\.length_m: missing"),
+        (lambda d: d.update(seed="three"), "seed"),
+        (lambda d: d.update(width_m=0.2), "width_m"),
+        (lambda d: d.update(segments=[]), "segments"),
+        (lambda d: d.pop("name"), "name: missing"),
+        (lambda d: d.update(colour="red"), "colour: unknown field"),
+    ],
+)
+def test_bad_trails_name_the_field(mutate, field):
+    data = {"name": "t", "seed": 1, "segments": [{"terrain": "asphalt", "length_m": 5},
+                                                 {"terrain": "mud", "length_m": 5}]}
+    mutate(data)
+    with pytest.raises(ConfigError, match=field):
+        trail_from_dict(data)
+
+
+def test_unknown_builtin_trail_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="demo"):
+        load_trail("moon")
