@@ -10,6 +10,8 @@ import dataclasses
 from functools import lru_cache
 from pathlib import Path
 
+import numpy as np
+
 from locomotion.config import ConfigError, config_dir, from_dict, load_yaml
 
 WALKABLE_CLASSES = ("asphalt", "concrete", "gravel", "pebbles", "grass", "deep_grass", "mud", "sand")
@@ -108,3 +110,20 @@ def load_terrain_catalogue(path: str | Path | None = None) -> TerrainCatalogue:
     if overlap:
         raise ConfigError(f"{path.name}: scenery.{sorted(overlap)[0]}: also defined as walkable")
     return catalogue
+
+
+def vegetation_drag(foot_height_m, foot_velocity, vegetation: Vegetation):
+    """(n, 3) drag forces on feet at ``foot_height_m`` (n,) above the ground moving at ``foot_velocity`` (n, 3).
+
+    Feet inside the vegetation (below its height) feel min(drag * |v_h|, max_force) against their
+    horizontal velocity; feet above it feel nothing. Vertical motion is free (stems bend away).
+    """
+    height = np.asarray(foot_height_m, dtype=float)
+    velocity = np.asarray(foot_velocity, dtype=float)
+    horizontal = velocity.copy()
+    horizontal[:, 2] = 0.0
+    speed = np.linalg.norm(horizontal, axis=1)
+    magnitude = np.minimum(vegetation.drag_n_s_per_m * speed, vegetation.max_force_n)
+    inside = (height < vegetation.height_m) & (speed > 1e-9)
+    direction = np.divide(horizontal, speed[:, None], out=np.zeros_like(horizontal), where=speed[:, None] > 1e-9)
+    return np.where(inside[:, None], -magnitude[:, None] * direction, 0.0)

@@ -73,3 +73,19 @@ def test_bad_trails_name_the_field(mutate, field):
 def test_unknown_builtin_trail_lists_the_known_ones():
     with pytest.raises(ConfigError, match="demo"):
         load_trail("moon")
+
+
+def test_vegetation_drag_opposes_motion_below_the_grass_top():
+    import numpy as np
+
+    from sim.terrain import vegetation_drag
+
+    deep = load_terrain_catalogue().walkable["deep_grass"].vegetation
+    heights = np.array([0.05, 0.05, 0.30, 0.05])
+    velocity = np.array([[1.0, 0.0, 0.0], [0.0, 0.1, 0.5], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    force = vegetation_drag(heights, velocity, deep)
+    np.testing.assert_allclose(force[0], [-deep.max_force_n, 0.0, 0.0])  # fast foot: capped
+    np.testing.assert_allclose(force[1], [0.0, -deep.drag_n_s_per_m * 0.1, 0.0])  # slow: viscous, no vertical
+    np.testing.assert_allclose(force[2:], 0.0)  # above the grass, or standing still
+    asphalt = load_terrain_catalogue().walkable["asphalt"].vegetation
+    assert np.all(vegetation_drag(heights, velocity, asphalt) == 0.0)
