@@ -40,15 +40,16 @@ class ContactPhysics:
 
 
 @dataclasses.dataclass(frozen=True)
-class Vegetation:
-    """Drag on feet below ``height_m``: min(drag * |v|, max_force) against the horizontal velocity."""
+class DragLayer:
+    """A layer ``height_m`` thick over the ground resisting feet moving through it (see terrains.yaml)."""
 
     height_m: float
-    drag_n_s_per_m: float
+    quadratic: float  # N s^2 / m^2 at full depth
     max_force_n: float
+    resists_vertical: bool
 
     def __post_init__(self) -> None:
-        for name in ("height_m", "drag_n_s_per_m", "max_force_n"):
+        for name in ("height_m", "quadratic", "max_force_n"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name}: must be non-negative, got {getattr(self, name)}")
 
@@ -70,7 +71,7 @@ class Appearance:
 @dataclasses.dataclass(frozen=True)
 class WalkableTerrain:
     contact: ContactPhysics
-    vegetation: Vegetation
+    drag_layer: DragLayer
     appearance: Appearance
 
 
@@ -112,18 +113,16 @@ def load_terrain_catalogue(path: str | Path | None = None) -> TerrainCatalogue:
     return catalogue
 
 
-def vegetation_drag(foot_height_m, foot_velocity, vegetation: Vegetation):
-    """(n, 3) drag forces on feet at ``foot_height_m`` (n,) above the ground moving at ``foot_velocity`` (n, 3).
-
-    Feet inside the vegetation (below its height) feel min(drag * |v_h|, max_force) against their
-    horizontal velocity; feet above it feel nothing. Vertical motion is free (stems bend away).
-    """
+def layer_drag(foot_height_m, foot_velocity, layer: DragLayer) -> np.ndarray:
+    """(n, 3) forces on feet ``foot_height_m`` (n,) above the ground moving at ``foot_velocity`` (n, 3)."""
     height = np.asarray(foot_height_m, dtype=float)
-    velocity = np.asarray(foot_velocity, dtype=float)
-    horizontal = velocity.copy()
-    horizontal[:, 2] = 0.0
-    speed = np.linalg.norm(horizontal, axis=1)
-    magnitude = np.minimum(vegetation.drag_n_s_per_m * speed, vegetation.max_force_n)
-    inside = (height < vegetation.height_m) & (speed > 1e-9)
-    direction = np.divide(horizontal, speed[:, None], out=np.zeros_like(horizontal), where=speed[:, None] > 1e-9)
-    return np.where(inside[:, None], -magnitude[:, None] * direction, 0.0)
+    moving = np.asarray(foot_velocity, dtype=float).copy()
+    if layer.height_m <= 0.0 or layer.quadratic <= 0.0:
+        return np.zeros_like(moving)
+    if not layer.resists_vertical:
+        moving[:, 2] = 0.0
+    speed = np.linalg.norm(moving, axis=1)
+    depth = np.clip((layer.height_m - height) / layer.height_m, 0.0, 1.0)
+    magnitude = np.minimum(layer.quadratic * depth * speed**2, layer.max_force_n)
+    direction = np.divide(moving, speed[:, None], out=np.zeros_like(moving), where=speed[:, None] > 1e-9)
+    return -magnitude[:, None] * direction

@@ -17,6 +17,7 @@ import pybullet_data
 from locomotion.config import config_dir, load_dataclass
 from locomotion.robot_model import LEG_NAMES, MOTOR_NAMES, RobotDescription
 from locomotion.robot_state import GroundTruth, SensorReadings
+from sim.ground import FlatGround, Ground
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,9 +42,18 @@ def load_sim_config(path: str | Path | None = None, **overrides) -> SimConfig:
 
 
 class SimWorld:
-    def __init__(self, robot: RobotDescription, config: SimConfig | None = None, seed: int = 0):
+    def __init__(
+        self,
+        robot: RobotDescription,
+        config: SimConfig | None = None,
+        seed: int = 0,
+        ground: Ground | None = None,
+        spawn_xy: tuple[float, float] = (0.0, 0.0),
+    ):
         self.robot = robot
         self.config = config or SimConfig()
+        self.ground = ground or FlatGround(self.config.ground_lateral_friction)
+        self.spawn_xy = spawn_xy
         self.rng = np.random.default_rng(seed)
         self.dt = 1.0 / self.config.physics_rate_hz
         mode = pybullet.GUI if self.config.gui else pybullet.DIRECT
@@ -61,12 +71,12 @@ class SimWorld:
         p.setGravity(0, 0, -9.81)
         p.setTimeStep(self.dt)
         p.setPhysicsEngineParameter(numSolverIterations=30)
-        self.ground = p.loadURDF("plane.urdf")
-        p.changeDynamics(self.ground, -1, lateralFriction=self.config.ground_lateral_friction)
+        self.ground.build(p)
         self.time_s = 0.0
+        x, y = self.spawn_xy
         self.robot_id = p.loadURDF(
             str(self.robot.urdf_path),
-            [0.0, 0.0, self.robot.spawn_height_m],
+            [x, y, self.ground.height_at(x, y) + self.robot.spawn_height_m],
             [0, 0, 0, 1],
             flags=pybullet.URDF_USE_SELF_COLLISION_EXCLUDE_PARENT,
         )
@@ -125,6 +135,13 @@ class SimWorld:
                 p.applyExternalForce(self.robot_id, -1, force, com, pybullet.WORLD_FRAME)
             else:
                 self._external_force = None
+        if self.ground.has_foot_forces:
+            states = p.getLinkStates(self.robot_id, self.foot_ids, computeLinkVelocity=1)
+            positions = np.array([st[0] for st in states])
+            velocities = np.array([st[6] for st in states])
+            for link, pos, force in zip(self.foot_ids, positions, self.ground.foot_forces(positions, velocities)):
+                if np.any(force):
+                    p.applyExternalForce(self.robot_id, link, force, pos, pybullet.WORLD_FRAME)
         p.stepSimulation()
         self.time_s += self.dt
         self.last_torques = torques

@@ -23,7 +23,7 @@ def test_catalogue_has_the_required_classes():
     # deformable ground is softer than rigid ground, deep grass drags harder than grass
     assert catalogue.walkable["asphalt"].contact.stiffness_n_per_m is None
     assert catalogue.walkable["mud"].contact.stiffness_n_per_m < catalogue.walkable["gravel"].contact.stiffness_n_per_m
-    assert catalogue.walkable["deep_grass"].vegetation.height_m > catalogue.walkable["grass"].vegetation.height_m
+    assert catalogue.walkable["deep_grass"].drag_layer.height_m > catalogue.walkable["grass"].drag_layer.height_m
 
 
 def test_the_issue_example_loads(tmp_path):
@@ -75,17 +75,22 @@ def test_unknown_builtin_trail_lists_the_known_ones():
         load_trail("moon")
 
 
-def test_vegetation_drag_opposes_motion_below_the_grass_top():
+def test_drag_layer_grows_with_depth_and_speed():
     import numpy as np
 
-    from sim.terrain import vegetation_drag
+    from sim.terrain import layer_drag
 
-    deep = load_terrain_catalogue().walkable["deep_grass"].vegetation
-    heights = np.array([0.05, 0.05, 0.30, 0.05])
-    velocity = np.array([[1.0, 0.0, 0.0], [0.0, 0.1, 0.5], [1.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
-    force = vegetation_drag(heights, velocity, deep)
-    np.testing.assert_allclose(force[0], [-deep.max_force_n, 0.0, 0.0])  # fast foot: capped
-    np.testing.assert_allclose(force[1], [0.0, -deep.drag_n_s_per_m * 0.1, 0.0])  # slow: viscous, no vertical
-    np.testing.assert_allclose(force[2:], 0.0)  # above the grass, or standing still
-    asphalt = load_terrain_catalogue().walkable["asphalt"].vegetation
-    assert np.all(vegetation_drag(heights, velocity, asphalt) == 0.0)
+    deep = load_terrain_catalogue().walkable["deep_grass"].drag_layer
+    heights = np.array([0.0, 0.14, 0.14, 0.30, 0.05])
+    velocity = np.array([[3.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 2.0], [3.0, 0.0, 0.0], [0.0, 0.0, 0.0]])
+    force = layer_drag(heights, velocity, deep)
+    np.testing.assert_allclose(force[0], [-deep.max_force_n, 0.0, 0.0])  # fast and low: capped
+    depth = (deep.height_m - 0.14) / deep.height_m
+    np.testing.assert_allclose(force[1], [-deep.quadratic * depth, 0.0, 0.0])  # slow, near the top
+    np.testing.assert_allclose(force[2], [0.0, -deep.quadratic * depth, 0.0])  # stems don't resist lifting
+    np.testing.assert_allclose(force[3:], 0.0)  # above the grass, or standing still
+    mud = load_terrain_catalogue().walkable["mud"].drag_layer
+    lifting = layer_drag(np.array([0.0]), np.array([[0.0, 0.0, 0.5]]), mud)
+    assert lifting[0, 2] < 0  # suction on a foot pulled out of mud
+    asphalt = load_terrain_catalogue().walkable["asphalt"].drag_layer
+    assert np.all(layer_drag(heights, velocity, asphalt) == 0.0)
