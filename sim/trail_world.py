@@ -1,0 +1,211 @@
+"""A trail built in PyBullet: one ground body per segment with its class's contact physics and
+bumps, textured visual tiles, hedges, trees and rocks along the edges, and the drag layers
+(deep grass, mud) acting on the feet.
+
+Trail frame: the trail runs along +x from x = 0 (progress along the trail is x), centred on
+y = 0; the first segment extends 3 m behind the start and the last 5 m beyond the end so the robot
+never steps off the world. Heights accumulate segment slopes (the nominal surface is piecewise
+linear); bumps taper to zero at segment joints so neighbouring bodies meet without a step.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pybullet
+from scipy import ndimage
+
+from sim.terrain import TerrainCatalogue, layer_drag, load_terrain_catalogue
+from sim.textures import make_texture
+from sim.trail import Trail
+
+GRID_M = 0.05  # heightfield resolution
+TILE_M = 2.0  # length of a textured visual tile
+START_PAD_M = 3.0
+END_PAD_M = 5.0
+HEDGE_WIDTH_M = 1.5
+HEDGE_HEIGHT_M = 0.5
+FOOT_RADIUS_M = 0.02
+
+
+@dataclasses.dataclass
+class SegmentGeometry:
+    index: int
+    terrain: str
+    x_start: float  # geometry extent (pads included)
+    x_end: float
+    h_start: float  # nominal height at x_start
+    slope: float  # tan of the slope angle
+
+
+class TrailGround:
+    has_foot_forces = True
+
+    def __init__(self, trail: Trail, catalogue: TerrainCatalogue | None = None, seed: int | None = None,
+                 texture_dir: str | Path | None = None):
+        self.trail = trail
+        self.catalogue = catalogue or load_terrain_catalogue()
+        self.seed = trail.seed if seed is None else seed
+        self.rng = np.random.default_rng(self.seed)
+        self._texture_tmp = None if texture_dir else tempfile.TemporaryDirectory(prefix="semloco_tex_")
+        self.texture_dir = Path(texture_dir or self._texture_tmp.name)
+        self.segments = self._layout()
+        self.body_labels: dict[int, int] = {}  # PyBullet body id -> class label id
+        starts = np.array([s.x_start for s in self.segments])
+        self._starts = starts
+        self._layers = [self.catalogue.walkable[s.terrain].drag_layer for s in self.segments]
+
+    # --- geometry ------------------------------------------------------------------------------
+    def _layout(self) -> list[SegmentGeometry]:
+        out, x, h = [], 0.0, 0.0
+        n = len(self.trail.segments)
+        for i, seg in enumerate(self.trail.segments):
+            slope = float(np.tan(np.radians(seg.slope_deg)))
+            x0 = x - (START_PAD_M if i == 0 else 0.0)
+            x1 = x + seg.length_m + (END_PAD_M if i == n - 1 else 0.0)
+            h0 = h - (START_PAD_M * slope if i == 0 else 0.0)
+            out.append(SegmentGeometry(i, seg.terrain, x0, x1, h0, slope))
+            x += seg.length_m
+            h += seg.length_m * slope
+        return out
+
+    def segment_index(self, x: float) -> int:
+        return int(np.clip(np.searchsorted(self._starts, x, side="right") - 1, 0, len(self.segments) - 1))
+
+    def height_at(self, x: float, y: float = 0.0) -> float:
+        seg = self.segments[self.segment_index(x)]
+        return seg.h_start + (x - seg.x_start) * seg.slope
+
+    def heights_at(self, x: np.ndarray) -> np.ndarray:
+        idx = np.clip(np.searchsorted(self._starts, x, side="right") - 1, 0, len(self.segments) - 1)
+        h0 = np.array([self.segments[i].h_start for i in idx])
+        x0 = self._starts[idx]
+        slope = np.array([self.segments[i].slope for i in idx])
+        return h0 + (x - x0) * slope
+
+    def terrain_at(self, x: float) -> str:
+        return self.segments[self.segment_index(x)].terrain
+
+    # --- building ------------------------------------------------------------------------------
+    def _texture(self, p, name: str, appearance) -> int:
+        path = self.texture_dir / f"{name}_{self.seed}.png"
+        if not path.exists():
+            seed = int(self.rng.integers(0, 2**31))
+            cv2.imwrite(str(path), cv2.cvtColor(make_texture(appearance, seed), cv2.COLOR_RGB2BGR))
+        return p.loadTexture(str(path))
+
+    def build(self, p) -> None:
+        self.body_labels = {}
+        cat = self.catalogue
+        textures = {name: self._texture(p, name, t.appearance) for name, t in cat.walkable.items()}
+        textures.update({name: self._texture(p, name, s.appearance) for name, s in cat.scenery.items()})
+        width = self.trail.width_m
+        for seg in self.segments:
+            self._build_segment(p, seg, width, textures[seg.terrain])
+        self._build_edges(p, width, textures)
+
+    def _build_segment(self, p, seg: SegmentGeometry, width: float, texture: int) -> None:
+        terrain = self.catalogue.walkable[seg.terrain]
+        length = seg.x_end - seg.x_start
+        nx = int(round(length / GRID_M)) + 1
+        ny = int(round(width / GRID_M)) + 1
+        xs = seg.x_start + np.arange(nx) * GRID_M
+        heights = np.tile(((xs - seg.x_start) * seg.slope)[:, None], (1, ny))
+        amplitude = terrain.contact.unevenness_m
+        if amplitude > 0:
+            bumps = ndimage.gaussian_filter(self.rng.standard_normal((nx, ny)), 1.2, mode="wrap")
+            bumps *= amplitude / max(np.abs(bumps).max(), 1e-9)
+            taper = np.clip(np.minimum(np.arange(nx), np.arange(nx)[::-1]) / 10.0, 0.0, 1.0)
+            heights += bumps * taper[:, None]
+        # PyBullet centres a heightfield between its lowest and highest point
+        mid = 0.5 * (heights.min() + heights.max())
+        shape = p.createCollisionShape(
+            pybullet.GEOM_HEIGHTFIELD,
+            meshScale=[GRID_M, GRID_M, 1.0],
+            heightfieldData=(heights - mid).T.ravel().tolist(),
+            numHeightfieldRows=nx,
+            numHeightfieldColumns=ny,
+        )
+        body = p.createMultiBody(0, shape, -1, [seg.x_start + (nx - 1) * GRID_M / 2, 0.0, seg.h_start + mid])
+        c = terrain.contact
+        dyn = {"lateralFriction": c.lateral_friction, "restitution": c.restitution}
+        if c.stiffness_n_per_m is not None:
+            dyn.update(contactStiffness=c.stiffness_n_per_m, contactDamping=c.damping_n_s_per_m)
+        p.changeDynamics(body, -1, **dyn)
+        p.changeVisualShape(body, -1, rgbaColor=[0, 0, 0, 0])  # the tiles below are what the camera sees
+        label = self.catalogue.label_id(seg.terrain)
+        self.body_labels[body] = label
+        # textured visual tiles, tilted with the slope
+        pitch = -np.arctan(seg.slope)
+        n_tiles = int(np.ceil(length / TILE_M))
+        tile_len = length / n_tiles
+        half = [tile_len / 2 / np.cos(pitch), width / 2, 0.001]
+        visual = p.createVisualShape(pybullet.GEOM_BOX, halfExtents=half)
+        quat = pybullet.getQuaternionFromEuler([0.0, pitch, 0.0])
+        for k in range(n_tiles):
+            xc = seg.x_start + (k + 0.5) * tile_len
+            zc = seg.h_start + (xc - seg.x_start) * seg.slope - 0.001
+            tile = p.createMultiBody(0, -1, visual, [xc, 0.0, zc], quat)
+            p.changeVisualShape(tile, -1, textureUniqueId=texture, rgbaColor=[1, 1, 1, 1])
+            self.body_labels[tile] = label
+
+    def _build_edges(self, p, width: float, textures: dict[str, int]) -> None:
+        cat = self.catalogue
+        x0, x1 = self.segments[0].x_start, self.segments[-1].x_end
+        bush, tree, rock = cat.label_id("bush"), cat.label_id("tree"), cat.label_id("rock")
+        # hedges lining both sides, in tiles so the texture keeps its scale
+        n = int(np.ceil((x1 - x0) / TILE_M))
+        hedge_half = [TILE_M / 2, HEDGE_WIDTH_M / 2, HEDGE_HEIGHT_M / 2]
+        hedge_col = p.createCollisionShape(pybullet.GEOM_BOX, halfExtents=hedge_half)
+        hedge_vis = p.createVisualShape(pybullet.GEOM_BOX, halfExtents=hedge_half)
+        for k in range(n):
+            xc = x0 + (k + 0.5) * TILE_M
+            for side in (-1, 1):
+                height = self.height_at(xc) + HEDGE_HEIGHT_M / 2 - self.rng.uniform(0.0, 0.15)
+                body = p.createMultiBody(0, hedge_col, hedge_vis, [xc, side * (width / 2 + HEDGE_WIDTH_M / 2), height])
+                p.changeVisualShape(body, -1, textureUniqueId=textures["bush"], rgbaColor=[1, 1, 1, 1])
+                self.body_labels[body] = bush
+        # trees behind the hedges and rocks on the trail's edge
+        x = x0 + self.rng.uniform(2, 6)
+        trunk_vis = p.createVisualShape(pybullet.GEOM_CYLINDER, radius=0.15, length=2.5)
+        crown_vis = p.createVisualShape(pybullet.GEOM_SPHERE, radius=1.1)
+        while x < x1:
+            side = self.rng.choice([-1, 1])
+            y = side * (width / 2 + HEDGE_WIDTH_M + self.rng.uniform(0.3, 2.0))
+            base = self.height_at(x)
+            trunk = p.createMultiBody(0, -1, trunk_vis, [x, y, base + 1.25])
+            crown = p.createMultiBody(0, -1, crown_vis, [x, y, base + 2.9])
+            p.changeVisualShape(trunk, -1, textureUniqueId=textures["tree"], rgbaColor=[1, 1, 1, 1])
+            p.changeVisualShape(crown, -1, textureUniqueId=textures["bush"], rgbaColor=[0.6, 0.8, 0.6, 1])
+            self.body_labels[trunk] = tree
+            self.body_labels[crown] = tree
+            x += self.rng.uniform(4, 10)
+        x = x0 + self.rng.uniform(1, 4)
+        while x < x1:
+            size = self.rng.uniform(0.12, 0.3)
+            side = self.rng.choice([-1, 1])
+            y = side * (width / 2 - size * 0.3)
+            shape = p.createCollisionShape(pybullet.GEOM_SPHERE, radius=size)
+            vis = p.createVisualShape(pybullet.GEOM_SPHERE, radius=size)
+            body = p.createMultiBody(0, shape, vis, [x, y, self.height_at(x) + size * 0.3])
+            p.changeVisualShape(body, -1, textureUniqueId=textures["rock"], rgbaColor=[1, 1, 1, 1])
+            self.body_labels[body] = rock
+            x += self.rng.uniform(3, 9)
+
+    # --- forces on the feet --------------------------------------------------------------------
+    def foot_forces(self, positions: np.ndarray, velocities: np.ndarray) -> np.ndarray:
+        forces = np.zeros_like(positions)
+        heights = positions[:, 2] - FOOT_RADIUS_M - self.heights_at(positions[:, 0])
+        for leg in range(len(positions)):
+            layer = self._layers[self.segment_index(positions[leg, 0])]
+            if layer.height_m > 0 and heights[leg] < layer.height_m:
+                forces[leg] = layer_drag(heights[leg: leg + 1], velocities[leg: leg + 1], layer)[0]
+        return forces
+
+    def close(self) -> None:
+        if self._texture_tmp is not None:
+            self._texture_tmp.cleanup()
