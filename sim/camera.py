@@ -33,7 +33,9 @@ class CameraConfig:
 
     def __post_init__(self) -> None:
         if not (16 <= self.width_px <= 1920 and 16 <= self.height_px <= 1080):
-            raise ValueError(f"width_px/height_px: must be within 16..1920 x 16..1080, got {self.width_px}x{self.height_px}")
+            raise ValueError(
+                f"width_px/height_px: must be within 16..1920 x 16..1080, got {self.width_px}x{self.height_px}"
+            )
         if not 10.0 <= self.vertical_fov_deg <= 120.0:
             raise ValueError(f"vertical_fov_deg: must be in [10, 120], got {self.vertical_fov_deg}")
         if not 0 < self.near_m < self.far_m:

@@ -111,8 +111,8 @@ class TrailGround:
     def _build_segment(self, p, seg: SegmentGeometry, width: float, texture: int) -> None:
         terrain = self.catalogue.walkable[seg.terrain]
         length = seg.x_end - seg.x_start
-        nx = int(round(length / GRID_M)) + 1
-        ny = int(round(width / GRID_M)) + 1
+        nx = round(length / GRID_M) + 1
+        ny = round(width / GRID_M) + 1
         xs = seg.x_start + np.arange(nx) * GRID_M
         heights = np.tile(((xs - seg.x_start) * seg.slope)[:, None], (1, ny))
         amplitude = terrain.contact.unevenness_m
