@@ -31,6 +31,7 @@ setup(
         "console_scripts": [
             "semloco = semantic_locomotion.cli:main",
             "controller_node = locomotion.controller_node:main",
+            "sim_node = sim.sim_node:main",
         ],
     },
 )

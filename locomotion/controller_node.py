@@ -46,8 +46,8 @@ def fill_odometry(msg: Odometry, position, orientation_xyzw, linear_velocity_bod
 
 
 class ControllerNode(Node):
-    def __init__(self):
-        super().__init__("locomotion_controller")
+    def __init__(self, node_name: str = "locomotion_controller"):
+        super().__init__(node_name)
         self.declare_parameter("robot", "a1")
         self.declare_parameter("controller_config", "")
         self.declare_parameter("backend", "sim")
@@ -65,9 +65,7 @@ class ControllerNode(Node):
         self.controller = LocomotionController(self.robot, config)
         if gp("backend") != "sim":
             raise ValueError(f"backend: only 'sim' is available in this package, got {gp('backend')!r}")
-        from sim.world import SimWorld, load_sim_config
-
-        self.world = SimWorld(self.robot, load_sim_config(gui=bool(gp("gui"))), seed=int(gp("seed")))
+        self.world = self.make_world(bool(gp("gui")), int(gp("seed")))
         self.walk_gait = gp("gait")
         self.controller.gait_by_name(self.walk_gait)  # fail early on an unknown name
         self.real_time_factor = float(gp("real_time_factor"))
@@ -95,6 +93,15 @@ class ControllerNode(Node):
             f"controller up: {self.robot.name}, gait {self.walk_gait}, "
             f"{self.steps_per_tick} control steps per {period * 1e3:.0f} ms tick"
         )
+
+    def make_world(self, gui: bool, seed: int):
+        """The robot this node drives: a flat-ground PyBullet world here (subclasses add terrain)."""
+        from sim.world import SimWorld, load_sim_config
+
+        return SimWorld(self.robot, load_sim_config(gui=gui), seed=seed)
+
+    def after_steps(self, stamp) -> None:
+        """Hook run after each tick's control steps (subclasses publish more)."""
 
     # --- callbacks -----------------------------------------------------------------------------
     def on_cmd_vel(self, msg: Twist) -> None:
@@ -125,6 +132,7 @@ class ControllerNode(Node):
                 self.controller.set_gait(self.walk_gait)
                 self.walking = True
         self.publish()
+        self.after_steps(self.get_clock().now().to_msg())
 
     # --- output --------------------------------------------------------------------------------
     def publish(self) -> None:

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import logging
 import sys
+from pathlib import Path
 
 
 def _walk(args: argparse.Namespace) -> int:
@@ -45,6 +46,35 @@ def _walk(args: argparse.Namespace) -> int:
     return 1 if report["fell"] else 0
 
 
+def _dataset(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from sim.dataset import DatasetRequest, make_dataset
+
+    if args.trails < 1 or args.frames_per_trail < 1:
+        print("semloco dataset: --trails and --frames-per-trail must be at least 1", file=sys.stderr)
+        return 2
+    request = DatasetRequest(Path(args.out), args.trails, args.frames_per_trail, args.seed,
+                             command="semloco " + " ".join(sys.argv[1:]))
+    try:
+        with tqdm(total=args.trails * args.frames_per_trail, unit="frame", desc="dataset",
+                  disable=args.quiet) as bar:
+            card = make_dataset(request, progress=bar.update)
+    except FileExistsError as exc:
+        print(f"semloco dataset: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({"out": str(args.out), "frames": card["frames"],
+                      "trails": [{k: t[k] for k in ("name", "frames", "fell")} for t in card["trails"]]}, indent=2))
+    return 0
+
+
+def _montage(args: argparse.Namespace) -> int:
+    from sim.montage import make_montage
+
+    print(make_montage(args.out, args.seed))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="semloco", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -68,6 +98,19 @@ def build_parser() -> argparse.ArgumentParser:
     walk.add_argument("--sim-config", help="simulator YAML (default: config/sim.yaml)")
     walk.add_argument("--quiet", action="store_true", help="no progress bar")
     walk.set_defaults(func=_walk)
+
+    dataset = sub.add_parser("dataset", help="labelled synthetic frames from the robot's camera on generated trails")
+    dataset.add_argument("--out", required=True, help="output folder (empty or new)")
+    dataset.add_argument("--trails", type=int, default=4, help="number of generated trails")
+    dataset.add_argument("--frames-per-trail", type=int, default=40, help="frames captured per trail")
+    dataset.add_argument("--seed", type=int, default=0, help="seed of trails, textures, lighting and noise")
+    dataset.add_argument("--quiet", action="store_true", help="no progress bar")
+    dataset.set_defaults(func=_dataset)
+
+    montage = sub.add_parser("montage", help="one camera frame and label mask per walkable class, as a PNG")
+    montage.add_argument("--out", default="docs/terrain_montage.png")
+    montage.add_argument("--seed", type=int, default=0)
+    montage.set_defaults(func=_montage)
     return parser
 
 

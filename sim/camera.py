@@ -45,9 +45,12 @@ class CameraConfig:
 
     @property
     def intrinsics(self) -> np.ndarray:
-        """3x3 pinhole matrix K (square pixels, principal point at the image centre)."""
+        """3x3 pinhole matrix K in the OpenCV/ROS convention (pixel (u, v) = column, row index, pixel
+        centres at integer coordinates). PyBullet's software renderer puts the optical axis at
+        (W/2 - 1, H/2 - 1) in that convention; tests/test_camera.py checks K against rendered depth
+        to 1e-5."""
         fy = self.height_px / 2 / np.tan(np.radians(self.vertical_fov_deg) / 2)
-        return np.array([[fy, 0.0, self.width_px / 2], [0.0, fy, self.height_px / 2], [0.0, 0.0, 1.0]])
+        return np.array([[fy, 0.0, self.width_px / 2 - 1], [0.0, fy, self.height_px / 2 - 1], [0.0, 0.0, 1.0]])
 
 
 def load_camera_config(path: str | Path | None = None) -> CameraConfig:
@@ -96,7 +99,8 @@ class Camera:
             self._lookup[body] = label
         rng = np.random.default_rng(lighting_seed)
         self.light_direction = [float(rng.uniform(-1, 1)), float(rng.uniform(-1, 1)), float(rng.uniform(1.5, 3))]
-        self.light_gain = rng.uniform(0.85, 1.15, 3)  # colour temperature / exposure variation
+        # exposure (common) and colour temperature (small per-channel) variation
+        self.light_gain = rng.uniform(0.85, 1.15) * rng.uniform(0.96, 1.04, 3)
         self.sky_rgb = np.array([rng.uniform(130, 170), rng.uniform(170, 200), rng.uniform(215, 245)])
         aspect = config.width_px / config.height_px
         self._projection = pybullet.computeProjectionMatrixFOV(config.vertical_fov_deg, aspect, config.near_m,

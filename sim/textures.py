@@ -101,10 +101,12 @@ def make_texture(appearance: Appearance, seed: int, size: int = 256) -> np.ndarr
     rng = np.random.default_rng(seed)
     kind, name = appearance.texture.split(":", 1)
     gray = _photo(name, rng, size) if kind == "skimage" else _gray(name, rng, size)
-    gray = np.clip(gray, 0.0, 1.5)
+    gray = np.clip(gray, 0.0, 1.0)
     contrast = rng.uniform(0.8, 1.2)
-    gray = 0.5 + (gray - gray.mean()) * contrast + (gray.mean() - 0.5)
-    tint = np.array(appearance.base_rgb) * (1.0 + rng.normal(0.0, appearance.jitter, 3))
+    gray = np.clip(gray.mean() + (gray - gray.mean()) * contrast, 0.0, 1.0)
+    # hue shifts stay small (a third of the jitter) so a class keeps its colour family
+    tint = np.array(appearance.base_rgb) * (1.0 + rng.normal(0.0, appearance.jitter / 3, 3))
     brightness = 1.0 + rng.normal(0.0, appearance.jitter)
-    rgb = np.clip(gray[..., None] * tint[None, None, :] * 1.6 * brightness, 0.0, 1.0)
+    # shading around the base colour: mean grey ~0.6 maps to about the base colour
+    rgb = np.clip(tint[None, None, :] * (0.35 + 1.1 * gray[..., None]) * brightness, 0.0, 1.0)
     return (rgb * 255).astype(np.uint8)

@@ -116,3 +116,18 @@ def load_trail(name_or_path: str | Path) -> Trail:
                               f"(built-in: {', '.join(builtin_trails())}; or give a .yaml file)")
         path = config_dir() / "trails" / f"{name_or_path}.yaml"
     return trail_from_dict(load_yaml(path), path.name)
+
+
+def random_trail(seed: int, n_segments: int = 5, length_range_m: tuple[float, float] = (4.0, 9.0),
+                 name: str | None = None) -> Trail:
+    """A generated trail: ``n_segments`` walkable terrains (no two neighbours alike), gentle slopes."""
+    from sim.terrain import WALKABLE_CLASSES
+
+    rng = np.random.default_rng(seed)
+    segments, previous = [], None
+    for _ in range(n_segments):
+        terrain = str(rng.choice([t for t in WALKABLE_CLASSES if t != previous]))
+        slope = float(rng.choice([0.0, 0.0, 0.0, rng.uniform(-4, 4)]))
+        segments.append(TrailSegment(terrain, float(np.round(rng.uniform(*length_range_m), 1)), round(slope, 1)))
+        previous = terrain
+    return Trail(name or f"random_{seed}", seed, tuple(segments))

@@ -24,7 +24,9 @@ from sim.textures import make_texture
 from sim.trail import Trail
 
 GRID_M = 0.05  # heightfield resolution
-TILE_M = 2.0  # length of a textured visual tile
+TILE_M = 2.0  # length of a hedge block
+QUAD_M = 0.25  # ground mesh resolution (depth accuracy of the software renderer)
+TEXTURE_M = 1.0  # texture repeat on the ground
 START_PAD_M = 3.0
 END_PAD_M = 5.0
 HEDGE_WIDTH_M = 1.5
@@ -40,6 +42,32 @@ class SegmentGeometry:
     x_end: float
     h_start: float  # nominal height at x_start
     slope: float  # tan of the slope angle
+
+
+def ground_mesh(seg: SegmentGeometry, width: float, quad_m: float = QUAD_M, texture_m: float = TEXTURE_M) -> dict:
+    """Vertices, triangle indices, UVs and normals of a segment's visible surface (world frame).
+
+    Small quads keep the software renderer's per-triangle depth interpolation accurate; the
+    texture repeats every ``texture_m`` (each quad maps to its part of the texture)."""
+    nx = max(1, int(np.ceil((seg.x_end - seg.x_start) / quad_m)))
+    ny = max(1, int(np.ceil(width / quad_m)))
+    xs = np.linspace(seg.x_start, seg.x_end, nx + 1)
+    ys = np.linspace(-width / 2, width / 2, ny + 1)
+    normal = np.array([-seg.slope, 0.0, 1.0]) / np.hypot(seg.slope, 1.0)
+    vertices, indices, uvs = [], [], []
+    for i in range(nx):
+        u0 = ((xs[i] - seg.x_start) / texture_m) % 1.0
+        du = (xs[i + 1] - xs[i]) / texture_m
+        for j in range(ny):
+            v0 = ((ys[j] + width / 2) / texture_m) % 1.0
+            dv = (ys[j + 1] - ys[j]) / texture_m
+            base = len(vertices)
+            for di, dj in ((0, 0), (1, 0), (1, 1), (0, 1)):
+                x, y = xs[i + di], ys[j + dj]
+                vertices.append([x, y, seg.h_start + (x - seg.x_start) * seg.slope - 0.002])
+                uvs.append([min(u0 + di * du, 1.0), min(v0 + dj * dv, 1.0)])
+            indices += [base, base + 1, base + 2, base, base + 2, base + 3]
+    return {"vertices": vertices, "indices": indices, "uvs": uvs, "normals": [normal.tolist()] * len(vertices)}
 
 
 class TrailGround:
@@ -139,19 +167,12 @@ class TrailGround:
         p.changeVisualShape(body, -1, rgbaColor=[0, 0, 0, 0])  # the tiles below are what the camera sees
         label = self.catalogue.label_id(seg.terrain)
         self.body_labels[body] = label
-        # textured visual tiles, tilted with the slope
-        pitch = -np.arctan(seg.slope)
-        n_tiles = int(np.ceil(length / TILE_M))
-        tile_len = length / n_tiles
-        half = [tile_len / 2 / np.cos(pitch), width / 2, 0.001]
-        visual = p.createVisualShape(pybullet.GEOM_BOX, halfExtents=half)
-        quat = pybullet.getQuaternionFromEuler([0.0, pitch, 0.0])
-        for k in range(n_tiles):
-            xc = seg.x_start + (k + 0.5) * tile_len
-            zc = seg.h_start + (xc - seg.x_start) * seg.slope - 0.001
-            tile = p.createMultiBody(0, -1, visual, [xc, 0.0, zc], quat)
-            p.changeVisualShape(tile, -1, textureUniqueId=texture, rgbaColor=[1, 1, 1, 1])
-            self.body_labels[tile] = label
+        # textured visual surface: one mesh of 1 m quads on the nominal (sloped) surface, each quad
+        # carrying the whole texture so it keeps a ~4 mm texel whatever the segment's size
+        visual = p.createVisualShape(pybullet.GEOM_MESH, **ground_mesh(seg, width))
+        tile = p.createMultiBody(0, -1, visual, [0.0, 0.0, 0.0])
+        p.changeVisualShape(tile, -1, textureUniqueId=texture, rgbaColor=[1, 1, 1, 1])
+        self.body_labels[tile] = label
 
     def _build_edges(self, p, width: float, textures: dict[str, int]) -> None:
         cat = self.catalogue

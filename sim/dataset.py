@@ -1,0 +1,207 @@
+"""`semloco dataset`: labelled synthetic frames from the robot's own camera on generated trails.
+
+The robot walks each generated trail under the real controller with varied skills (speed, gait)
+so the camera sways as it does at run time; a frame is captured at the camera rate.
+
+Format (open, documented in the card):
+    DIR/dataset.json            the dataset card: classes, counts, seeds, command, camera
+    DIR/frames.jsonl            one JSON line per frame: ids, file names, time, trail position,
+                                terrain under the robot, camera intrinsics and pose (4x4, world
+                                from optical frame), the commanded skill
+    DIR/rgb/NNNNNN.png          8-bit RGB
+    DIR/depth/NNNNNN.npy        float32 metres along the optical axis (inf where sky)
+    DIR/labels/NNNNNN.png       8-bit class ids (see card; 255 = ignore)
+
+Each frame's files are written before its index line, and the index is flushed per line, so an
+interrupted run leaves every listed frame complete; the card is rewritten after every trail.
+Deterministic for a seed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from locomotion import kinematics as kin
+from locomotion.commands import VelocityCommand
+from locomotion.controller import LocomotionController, load_controller_config
+from locomotion.gait import load_gait_presets
+from locomotion.robot_model import load_robot
+from sim.camera import IGNORE_LABEL, Camera, CameraConfig, load_camera_config
+from sim.terrain import load_terrain_catalogue
+from sim.trail import Trail, random_trail
+from sim.trail_walk import SPAWN_X_M, STAND_S, lane_keeping_yaw_rate
+from sim.trail_world import TrailGround
+from sim.world import SimWorld, load_sim_config
+
+# skills the data drive may use per terrain (a careful driver: slow on deformable ground)
+SAFE_SKILLS = {
+    "asphalt": ("slow", "medium", "fast"), "concrete": ("slow", "medium", "fast"),
+    "gravel": ("slow", "medium"), "pebbles": ("slow", "medium"), "grass": ("slow", "medium"),
+    "sand": ("slow", "medium"), "deep_grass": ("slow",), "mud": ("slow",),
+}
+SKILL_SPEEDS = {"slow": 0.5, "medium": 1.0, "fast": 1.4}
+
+
+def _atomic_write(path: Path, write) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    tmp.replace(path)
+
+
+def write_frame(out: Path, index: int, frame, meta: dict) -> dict:
+    name = f"{index:06d}"
+    _atomic_write(out / "rgb" / f"{name}.png", lambda p: _imwrite(p, cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2BGR)))
+    _atomic_write(out / "labels" / f"{name}.png", lambda p: _imwrite(p, frame.labels))
+    _atomic_write(out / "depth" / f"{name}.npy", lambda p: _save_npy(p, frame.depth_m))
+    return {
+        "index": index, "rgb": f"rgb/{name}.png", "depth": f"depth/{name}.npy", "labels": f"labels/{name}.png",
+        "time_s": round(frame.time_s, 4), "intrinsics": frame.intrinsics.round(6).tolist(),
+        "world_from_camera": frame.world_from_camera.round(6).tolist(), **meta,
+    }
+
+
+def _imwrite(path: Path, image: np.ndarray) -> None:
+    ok, data = cv2.imencode(".png", image)
+    if not ok:
+        raise OSError(f"could not encode {path}")
+    path.write_bytes(data.tobytes())
+
+
+def _save_npy(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as f:
+        np.save(f, array)
+
+
+@dataclasses.dataclass
+class DatasetRequest:
+    out: Path
+    trails: int = 4
+    frames_per_trail: int = 40
+    seed: int = 0
+    command: str = ""
+
+
+def read_index(out: Path) -> list[dict]:
+    """The complete frames listed in frames.jsonl (a torn last line from an interrupt is skipped)."""
+    path = Path(out) / "frames.jsonl"
+    if not path.exists():
+        return []
+    frames = []
+    for line in path.read_text().splitlines():
+        try:
+            frames.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    return frames
+
+
+def drive_trail(trail: Trail, trail_seed: int, frames_wanted: int, camera_config: CameraConfig, rng,
+                on_frame) -> dict:
+    """Walk one trail, calling ``on_frame(frame, meta)`` at the camera rate; returns a summary."""
+    robot = load_robot("a1")
+    catalogue = load_terrain_catalogue()
+    gaits = load_gait_presets()
+    controller = LocomotionController(robot, load_controller_config())
+    ground = TrailGround(trail, seed=trail_seed)
+    captured, fell = 0, False
+    with SimWorld(robot, load_sim_config(), seed=trail_seed, ground=ground, spawn_xy=(SPAWN_X_M, 0.0)) as world:
+        camera = Camera(world.client, camera_config, ground.body_labels, catalogue.label_id("sky"),
+                        lighting_seed=trail_seed)
+        sensors = world.sensors()
+        controller.reset(sensors)
+        for _ in range(int(STAND_S / world.dt)):
+            world.step(controller.update(sensors, world.ground_truth()))
+            sensors = world.sensors()
+        period = 1.0 / camera_config.rate_hz
+        next_frame = world.time_s
+        segment, skill, speed = -1, "slow", 0.5
+        limit = world.time_s + 4.0 * trail.length_m / 0.5
+        while captured < frames_wanted and world.time_s < limit:
+            truth = world.ground_truth()
+            x = truth.position[0]
+            if x >= trail.length_m:
+                break
+            rpy = kin.rotation_to_rpy(kin.quaternion_to_rotation(truth.orientation_xyzw))
+            if truth.position[2] - ground.height_at(x) < 0.12 or np.max(np.abs(rpy[:2])) > 1.0:
+                fell = True
+                break
+            index = ground.segment_index(x)
+            if index != segment:  # a new terrain: pick a skill a careful driver would use there
+                segment = index
+                skill = str(rng.choice(SAFE_SKILLS[ground.terrain_at(x)]))
+                speed = SKILL_SPEEDS[skill] * float(rng.uniform(0.85, 1.1))
+                controller.set_gait(gaits[skill])
+            if world.time_s >= next_frame:
+                frame = camera.render(truth.position, truth.orientation_xyzw, world.time_s)
+                on_frame(frame, {"trail": trail.name, "trail_seed": trail_seed, "trail_x_m": round(float(x), 3),
+                                 "terrain_under_robot": ground.terrain_at(x), "skill": skill,
+                                 "commanded_speed_mps": round(speed, 3)})
+                captured += 1
+                next_frame += period
+            yaw_rate = lane_keeping_yaw_rate(truth.position[1], rpy[2], speed)
+            controller.set_command(VelocityCommand(speed, 0.0, yaw_rate), sensors.time_s)
+            world.step(controller.update(sensors, truth))
+            sensors = world.sensors()
+    ground.close()
+    return {"name": trail.name, "seed": trail_seed, "frames": captured, "fell": fell,
+            "segments": [dataclasses.asdict(s) for s in trail.segments]}
+
+
+def make_dataset(request: DatasetRequest, progress=None) -> dict:
+    out = Path(request.out)
+    for sub in ("rgb", "depth", "labels"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    if (out / "frames.jsonl").exists() and read_index(out):
+        raise FileExistsError(f"--out: {out} already holds a dataset; choose an empty folder")
+    catalogue = load_terrain_catalogue()
+    camera_config = load_camera_config()
+    rng = np.random.default_rng(request.seed)
+    trail_seeds = [int(s) for s in rng.integers(0, 2**31 - 1, request.trails)]
+    card = {
+        "format": "semantic_locomotion synthetic dataset v1 (see sim/dataset.py)",
+        "command": request.command, "seed": request.seed, "trail_seeds": trail_seeds,
+        "classes": {str(i): name for i, name in enumerate(catalogue.class_names)},
+        "walkable_classes": list(catalogue.walkable), "ignore_label": IGNORE_LABEL,
+        "camera": dataclasses.asdict(camera_config),
+        "depth": "float32 metres along the optical axis, inf where the ray hits nothing (sky)",
+        "pose": "world_from_camera: 4x4, world = odom frame of the trail (x along the trail, z up), "
+                "camera = optical frame (z forward, x right, y down)",
+        "trails": [], "frames": 0, "pixel_counts": {name: 0 for name in catalogue.class_names},
+        "complete": False,
+    }
+    counts = np.zeros(256, dtype=np.int64)
+    index_file = open(out / "frames.jsonl", "a")
+    started = time.perf_counter()
+    try:
+        frame_index = 0
+        for t, trail_seed in enumerate(trail_seeds):
+            trail = random_trail(trail_seed, name=f"trail_{t:03d}")
+
+            def on_frame(frame, meta):
+                nonlocal frame_index
+                record = write_frame(out, frame_index, frame, meta)
+                index_file.write(json.dumps(record) + "\n")
+                index_file.flush()
+                counts[:] += np.bincount(frame.labels.ravel(), minlength=256)
+                frame_index += 1
+                if progress is not None:
+                    progress(1)
+
+            summary = drive_trail(trail, trail_seed, request.frames_per_trail, camera_config,
+                                  np.random.default_rng(trail_seed), on_frame)
+            card["trails"].append(summary)
+            card["frames"] = frame_index
+            card["pixel_counts"] = {name: int(counts[i]) for i, name in enumerate(catalogue.class_names)}
+            card["pixel_counts"]["ignore"] = int(counts[IGNORE_LABEL])
+            card["complete"] = t == len(trail_seeds) - 1
+            card["wall_time_s"] = round(time.perf_counter() - started, 1)
+            _atomic_write(out / "dataset.json", lambda p: p.write_text(json.dumps(card, indent=2) + "\n"))
+    finally:
+        index_file.close()
+    return card
