@@ -57,6 +57,23 @@ def plot(table, terrains, path):
     fig.savefig(path, dpi=120)
 
 
+def acceptance_checks(table) -> dict[str, bool]:
+    """The consequences the trail world must show (issue 3)."""
+    def failed(run):
+        return run["fell"] or run["speed_ratio"] < 0.6
+
+    return {
+        "slow completes every walkable class in every seed": all(
+            r["completed"] for t in table for r in table[t]["slow"]),
+        "fast completes asphalt and concrete in every seed": all(
+            r["completed"] for t in ("asphalt", "concrete") for r in table[t]["fast"]),
+        "fast falls or makes < 60% of its command on deep_grass in >= 2 of 3 seeds": sum(
+            failed(r) for r in table["deep_grass"]["fast"]) >= 2,
+        "fast falls or makes < 60% of its command on mud in >= 2 of 3 seeds": sum(
+            failed(r) for r in table["mud"]["fast"]) >= 2,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=3)
@@ -82,10 +99,13 @@ def main() -> None:
             speed = np.mean([r["mean_speed_mps"] for r in runs])
             cells.append(f"{done}/{len(runs)} ok {falls} fell {speed:4.2f} m/s")
         print(f"{t:12s}" + "".join(f" {c:>26s}" for c in cells))
+    checks = acceptance_checks(table)
+    for name, ok in checks.items():
+        print(f"{'PASS' if ok else 'FAIL'}  {name}")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "terrain_gait.json").write_text(json.dumps({"skills_mps": SKILLS, "segment_m": SEGMENT_M,
-                                                       "results": table}, indent=2) + "\n")
+                                                       "checks": checks, "results": table}, indent=2) + "\n")
     plot(table, list(WALKABLE_CLASSES), out / "terrain_gait.png")
     print(f"wrote {out / 'terrain_gait.json'} and {out / 'terrain_gait.png'}")
 
