@@ -75,6 +75,41 @@ def _montage(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_perception(args: argparse.Namespace) -> int:
+    from robot_perception.train import TrainConfig, train
+
+    if not Path(args.data).is_dir():
+        print(f"semloco train perception: --data: {args.data} is not a folder", file=sys.stderr)
+        return 2
+    config = TrainConfig(Path(args.data), Path(args.out), not args.no_previous_mask, args.minutes, args.max_steps,
+                         args.batch_size, threads=args.threads, seed=args.seed,
+                         command="semloco " + " ".join(sys.argv[1:]))
+    try:
+        report = train(config, progress=not args.quiet)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"semloco train perception: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def _eval_perception(args: argparse.Namespace) -> int:
+    from robot_perception.checkpoint import CheckpointError
+    from robot_perception.evaluate import evaluate
+
+    try:
+        report = evaluate(args.checkpoint, args.data, backend=args.backend, threads=args.threads)
+    except (FileNotFoundError, ValueError, CheckpointError) as exc:
+        print(f"semloco eval perception: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    summary = {k: v for k, v in report.items() if k != "confusion"}
+    print(json.dumps(summary, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="semloco", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -111,6 +146,29 @@ def build_parser() -> argparse.ArgumentParser:
     montage.add_argument("--out", default="docs/terrain_montage.png")
     montage.add_argument("--seed", type=int, default=0)
     montage.set_defaults(func=_montage)
+
+    train = sub.add_parser("train", help="train a model").add_subparsers(dest="what", required=True)
+    perception = train.add_parser("perception", help="train TerrainNet (segmentation + embedding + depth)")
+    perception.add_argument("--data", required=True, help="a folder made by `semloco dataset`")
+    perception.add_argument("--out", default="models/terrain_net.pt", help="checkpoint to write")
+    perception.add_argument("--minutes", type=float, default=30.0, help="wall-clock budget")
+    perception.add_argument("--max-steps", type=int, default=8000)
+    perception.add_argument("--batch-size", type=int, default=16)
+    perception.add_argument("--threads", type=int, default=2)
+    perception.add_argument("--seed", type=int, default=0)
+    perception.add_argument("--no-previous-mask", action="store_true",
+                            help="ablation: RGB only, without the previous-mask channel")
+    perception.add_argument("--quiet", action="store_true")
+    perception.set_defaults(func=_train_perception)
+
+    evaluate = sub.add_parser("eval", help="evaluate a model").add_subparsers(dest="what", required=True)
+    perception_eval = evaluate.add_parser("perception", help="IoU, flicker, depth errors and fps of a checkpoint")
+    perception_eval.add_argument("--data", required=True, help="a folder made by `semloco dataset` (unseen seeds)")
+    perception_eval.add_argument("--checkpoint", default="models/terrain_net.pt")
+    perception_eval.add_argument("--backend", choices=("onnx", "torch"), default="onnx")
+    perception_eval.add_argument("--threads", type=int, default=2)
+    perception_eval.add_argument("--json", help="write the full report (with the confusion matrix) here")
+    perception_eval.set_defaults(func=_eval_perception)
     return parser
 
 

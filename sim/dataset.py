@@ -1,13 +1,15 @@
 """`semloco dataset`: labelled synthetic frames from the robot's own camera on generated trails.
 
 The robot walks each generated trail under the real controller with varied skills (speed, gait)
-so the camera sways as it does at run time; a frame is captured at the camera rate.
+so the camera sways as it does at run time. Frames are captured in bursts of consecutive camera
+frames (at the camera rate: temporal neighbours for video training and flicker evaluation), the
+bursts spread along the whole trail.
 
 Format (open, documented in the card):
     DIR/dataset.json            the dataset card: classes, counts, seeds, command, camera
-    DIR/frames.jsonl            one JSON line per frame: ids, file names, time, trail position,
-                                terrain under the robot, camera intrinsics and pose (4x4, world
-                                from optical frame), the commanded skill
+    DIR/frames.jsonl            one JSON line per frame: ids, file names, time, trail and burst,
+                                trail position, terrain under the robot, camera intrinsics and
+                                pose (4x4, world from optical frame), the commanded skill
     DIR/rgb/NNNNNN.png          8-bit RGB
     DIR/depth/NNNNNN.npy        float32 metres along the optical axis (inf where sky)
     DIR/labels/NNNNNN.png       8-bit class ids (see card; 255 = ignore)
@@ -101,9 +103,14 @@ def read_index(out: Path) -> list[dict]:
     return frames
 
 
+BURST_FRAMES = 5  # consecutive frames (at the camera rate) per capture point
+PLANNING_SPEED_MPS = 0.6  # to spread capture points along the whole trail
+
+
 def drive_trail(trail: Trail, trail_seed: int, frames_wanted: int, camera_config: CameraConfig, rng,
                 on_frame) -> dict:
-    """Walk one trail, calling ``on_frame(frame, meta)`` at the camera rate; returns a summary."""
+    """Walk one trail, calling ``on_frame(frame, meta)`` for bursts of consecutive camera frames
+    spread along the whole trail (so every segment is seen, and temporal neighbours exist)."""
     robot = load_robot("a1")
     catalogue = load_terrain_catalogue()
     gaits = load_gait_presets()
@@ -119,7 +126,9 @@ def drive_trail(trail: Trail, trail_seed: int, frames_wanted: int, camera_config
             world.step(controller.update(sensors, world.ground_truth()))
             sensors = world.sensors()
         period = 1.0 / camera_config.rate_hz
-        next_frame = world.time_s
+        n_bursts = int(np.ceil(frames_wanted / BURST_FRAMES))
+        spacing = max(BURST_FRAMES * period, trail.length_m / PLANNING_SPEED_MPS / n_bursts)
+        next_frame, burst, in_burst = world.time_s, 0, 0
         segment, skill, speed = -1, "slow", 0.5
         limit = world.time_s + 4.0 * trail.length_m / 0.5
         while captured < frames_wanted and world.time_s < limit:
@@ -137,13 +146,18 @@ def drive_trail(trail: Trail, trail_seed: int, frames_wanted: int, camera_config
                 skill = str(rng.choice(SAFE_SKILLS[ground.terrain_at(x)]))
                 speed = SKILL_SPEEDS[skill] * float(rng.uniform(0.85, 1.1))
                 controller.set_gait(gaits[skill])
-            if world.time_s >= next_frame:
+            if world.time_s >= next_frame - 1e-9:
                 frame = camera.render(truth.position, truth.orientation_xyzw, world.time_s)
-                on_frame(frame, {"trail": trail.name, "trail_seed": trail_seed, "trail_x_m": round(float(x), 3),
-                                 "terrain_under_robot": ground.terrain_at(x), "skill": skill,
-                                 "commanded_speed_mps": round(speed, 3)})
+                on_frame(frame, {"trail": trail.name, "trail_seed": trail_seed, "burst": burst,
+                                 "trail_x_m": round(float(x), 3), "terrain_under_robot": ground.terrain_at(x),
+                                 "skill": skill, "commanded_speed_mps": round(speed, 3)})
                 captured += 1
-                next_frame += period
+                in_burst += 1
+                if in_burst < BURST_FRAMES:
+                    next_frame += period
+                else:
+                    burst, in_burst = burst + 1, 0
+                    next_frame += spacing - (BURST_FRAMES - 1) * period
             yaw_rate = lane_keeping_yaw_rate(truth.position[1], rpy[2], speed)
             controller.set_command(VelocityCommand(speed, 0.0, yaw_rate), sensors.time_s)
             world.step(controller.update(sensors, truth))

@@ -1,0 +1,137 @@
+"""Training and evaluation data from `semloco dataset` folders, with the seed's previous-mask
+perturbations.
+
+For every training frame the 4th input channel is one of:
+  - an empty mask (the first frame, or something new in view),
+  - the ground truth of the previous frame of the same trail (a real 1/15 s motion prior),
+  - the frame's own ground truth moved by an affine transform: mostly minor (learn to follow the
+    prior), sometimes major (learn to distrust a bad prior), with some labels swapped at random,
+and, independently, the image (with its targets) may be smoothly warped against an unchanged
+prior to emulate fast camera motion (the seed's thin-plate-spline smoothing, here a smooth random
+displacement field).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from sim.camera import IGNORE_LABEL
+
+
+@dataclasses.dataclass
+class FrameSet:
+    """All frames of one dataset folder in memory, in recording order."""
+
+    rgb: np.ndarray  # (N, H, W, 3) uint8
+    labels: np.ndarray  # (N, H, W) uint8
+    depth: np.ndarray  # (N, H, W) float32, inf where nothing was hit
+    trail: np.ndarray  # (N,) sequence id of each frame: consecutive frames of one sequence are 1/rate apart
+    class_names: tuple[str, ...]
+    card: dict
+
+    def __len__(self) -> int:
+        return len(self.rgb)
+
+    def previous_index(self, i: int) -> int | None:
+        """Index of the previous frame of the same sequence, or None for a sequence's first frame."""
+        return i - 1 if i > 0 and self.trail[i - 1] == self.trail[i] else None
+
+
+def load_frames(folder: str | Path, limit: int | None = None) -> FrameSet:
+    from sim.dataset import read_index
+
+    folder = Path(folder)
+    card_path = folder / "dataset.json"
+    if not card_path.is_file():
+        raise FileNotFoundError(f"--data: {folder} is not a `semloco dataset` folder (no dataset.json)")
+    card = json.loads(card_path.read_text())
+    records = read_index(folder)[:limit]
+    if not records:
+        raise ValueError(f"--data: {folder} lists no frames")
+    key = lambda r: (r["trail"], r.get("burst", 0))
+    trails = {k: i for i, k in enumerate(dict.fromkeys(key(r) for r in records))}
+    rgb = np.stack([cv2.cvtColor(cv2.imread(str(folder / r["rgb"])), cv2.COLOR_BGR2RGB) for r in records])
+    labels = np.stack([cv2.imread(str(folder / r["labels"]), cv2.IMREAD_UNCHANGED) for r in records])
+    depth = np.stack([np.load(folder / r["depth"]) for r in records]).astype(np.float32)
+    classes = tuple(card["classes"][str(i)] for i in range(len(card["classes"])))
+    return FrameSet(rgb, labels, depth, np.array([trails[key(r)] for r in records]), classes, card)
+
+
+def affine_jitter(mask: np.ndarray, rng: np.random.Generator, major: bool) -> np.ndarray:
+    h, w = mask.shape
+    if major:
+        angle, scale, shift = rng.uniform(-25, 25), rng.uniform(0.7, 1.3), rng.uniform(-0.25, 0.25, 2) * (w, h)
+    else:
+        angle, scale, shift = rng.uniform(-3, 3), rng.uniform(0.95, 1.05), rng.uniform(-0.03, 0.03, 2) * (w, h)
+    matrix = cv2.getRotationMatrix2D((w / 2, h / 2), angle, scale)
+    matrix[:, 2] += shift
+    return cv2.warpAffine(mask, matrix, (w, h), flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_REPLICATE)
+
+
+def swap_some_labels(mask: np.ndarray, rng: np.random.Generator, num_classes: int) -> np.ndarray:
+    """Replace a few random blobs by random classes (a prior that is wrong in places)."""
+    out = mask.copy()
+    h, w = mask.shape
+    for _ in range(rng.integers(1, 4)):
+        cy, cx = rng.integers(0, h), rng.integers(0, w)
+        ry, rx = rng.integers(5, h // 3), rng.integers(5, w // 3)
+        yy, xx = np.ogrid[:h, :w]
+        blob = ((yy - cy) / ry) ** 2 + ((xx - cx) / rx) ** 2 <= 1.0
+        out[blob] = rng.integers(0, num_classes)
+    return out
+
+
+def smooth_warp_maps(shape: tuple[int, int], rng: np.random.Generator, amplitude_px: float = 6.0):
+    h, w = shape
+    coarse = rng.normal(0.0, 1.0, (2, 4, 5)).astype(np.float32)
+    dx = cv2.resize(coarse[0], (w, h), interpolation=cv2.INTER_CUBIC) * amplitude_px
+    dy = cv2.resize(coarse[1], (w, h), interpolation=cv2.INTER_CUBIC) * amplitude_px
+    xx, yy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return xx + dx, yy + dy
+
+
+@dataclasses.dataclass(frozen=True)
+class PriorMix:
+    empty: float = 0.2
+    previous_frame: float = 0.4
+    major_affine: float = 0.1  # of the affine share
+    label_swaps: float = 0.3
+    image_warp: float = 0.3
+
+
+def training_sample(frames: FrameSet, i: int, rng: np.random.Generator, mix: PriorMix = PriorMix()):
+    """(rgb uint8 HxWx3, prior labels or None, labels, depth) for frame ``i`` with augmentations."""
+    rgb, labels, depth = frames.rgb[i], frames.labels[i], frames.depth[i]
+    num_classes = len(frames.class_names)
+    draw = rng.random()
+    prev = frames.previous_index(i)
+    if draw < mix.empty:
+        prior = None
+    elif draw < mix.empty + mix.previous_frame and prev is not None:
+        prior = frames.labels[prev].copy()
+    else:
+        prior = affine_jitter(labels, rng, major=rng.random() < mix.major_affine)
+    if prior is not None and rng.random() < mix.label_swaps:
+        prior = swap_some_labels(prior, rng, num_classes)
+    if rng.random() < mix.image_warp:
+        map_x, map_y = smooth_warp_maps(labels.shape, rng)
+        rgb = cv2.remap(rgb, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+        labels = cv2.remap(labels, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT)
+        depth = cv2.remap(depth, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT)
+    # photometric jitter
+    gain = rng.uniform(0.8, 1.2) * rng.uniform(0.95, 1.05, 3)
+    rgb = np.clip(rgb.astype(np.float32) * gain + rng.uniform(-10, 10), 0, 255).astype(np.uint8)
+    if rng.random() < 0.5:  # mirror the whole scene
+        rgb, labels, depth = rgb[:, ::-1], labels[:, ::-1], depth[:, ::-1]
+        prior = None if prior is None else prior[:, ::-1]
+    return (np.ascontiguousarray(rgb), None if prior is None else np.ascontiguousarray(prior),
+            np.ascontiguousarray(labels), np.ascontiguousarray(depth))
+
+
+def valid_depth(depth: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    return np.isfinite(depth) & (depth > 0) & (depth <= 30.0) & (labels != IGNORE_LABEL)

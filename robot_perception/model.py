@@ -1,0 +1,118 @@
+"""TerrainNet: one small encoder-decoder for terrain segmentation, a semantic embedding and metric depth.
+
+    input  (B, 4, H, W): RGB in [0, 1] and the previous frame's label map as a 4th channel
+           ((label + 1) / num_classes, 0 where there is no previous mask), as in the seed's
+           real-time video segmentation
+    encoder  MobileNetV2 inverted-residual blocks (expand 1x1, depthwise 3x3, linear 1x1 project,
+             residual when shapes match), output stride 16
+    context  a light ASPP (DeepLabv3+): 1x1, dilated depthwise-separable 3x3 and image pooling
+             branches, fused by 1x1 -> the per-pixel semantic embedding (EMBED_DIM channels, 1/16)
+    decoder  upsample x4, concatenate a projected 1/4-resolution skip, depthwise-separable fuse
+    heads    segmentation logits (num_classes) and log-depth (1), both bilinearly upsampled to H x W
+
+The embedding vector for the speed policy is the embedding map averaged over the lower two thirds
+of the image (the trail the robot is about to walk on); see ``embedding_vector``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+EMBED_DIM = 64
+MIN_DEPTH_M = 0.05
+MAX_DEPTH_M = 30.0
+
+
+def conv_bn(c_in: int, c_out: int, k: int = 3, stride: int = 1, groups: int = 1, dilation: int = 1,
+            act: bool = True) -> nn.Sequential:
+    pad = dilation * (k // 2)
+    layers = [nn.Conv2d(c_in, c_out, k, stride, pad, dilation=dilation, groups=groups, bias=False),
+              nn.BatchNorm2d(c_out)]
+    if act:
+        layers.append(nn.ReLU6(inplace=True))
+    return nn.Sequential(*layers)
+
+
+class InvertedResidual(nn.Module):
+    def __init__(self, c_in: int, c_out: int, stride: int, expand: int, dilation: int = 1):
+        super().__init__()
+        hidden = c_in * expand
+        layers = [] if expand == 1 else [conv_bn(c_in, hidden, 1)]
+        layers += [conv_bn(hidden, hidden, 3, stride, groups=hidden, dilation=dilation),
+                   conv_bn(hidden, c_out, 1, act=False)]
+        self.block = nn.Sequential(*layers)
+        self.residual = stride == 1 and c_in == c_out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.block(x)
+        return x + out if self.residual else out
+
+
+def separable(c_in: int, c_out: int, dilation: int = 1) -> nn.Sequential:
+    return nn.Sequential(conv_bn(c_in, c_in, 3, groups=c_in, dilation=dilation), conv_bn(c_in, c_out, 1))
+
+
+class LightAspp(nn.Module):
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.branch1 = conv_bn(c_in, c_out, 1)
+        self.branch2 = separable(c_in, c_out, dilation=2)
+        self.branch3 = separable(c_in, c_out, dilation=4)
+        self.pool = conv_bn(c_in, c_out, 1)
+        self.fuse = conv_bn(4 * c_out, c_out, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pooled = self.pool(F.adaptive_avg_pool2d(x, 1)).expand(-1, -1, x.shape[2], x.shape[3])
+        return self.fuse(torch.cat([self.branch1(x), self.branch2(x), self.branch3(x), pooled], dim=1))
+
+
+class TerrainNet(nn.Module):
+    def __init__(self, num_classes: int, use_previous_mask: bool = True, width: float = 1.0):
+        super().__init__()
+        self.num_classes = num_classes
+        self.use_previous_mask = use_previous_mask
+        self.width = width
+        c = lambda n: max(8, int(n * width))
+        in_ch = 4 if use_previous_mask else 3
+        self.stem = conv_bn(in_ch, c(16), 3, stride=2)  # 1/2
+        self.stage1 = InvertedResidual(c(16), c(16), 1, 1)
+        self.stage2 = nn.Sequential(InvertedResidual(c(16), c(24), 2, 6), InvertedResidual(c(24), c(24), 1, 6))  # 1/4
+        self.stage3 = nn.Sequential(InvertedResidual(c(24), c(32), 2, 6), InvertedResidual(c(32), c(32), 1, 6),
+                                    InvertedResidual(c(32), c(32), 1, 6))  # 1/8
+        self.stage4 = nn.Sequential(InvertedResidual(c(32), c(64), 2, 6), InvertedResidual(c(64), c(64), 1, 6),
+                                    InvertedResidual(c(64), c(64), 1, 6), InvertedResidual(c(64), c(96), 1, 6))  # 1/16
+        self.aspp = LightAspp(c(96), EMBED_DIM)
+        self.skip = conv_bn(c(24), 24, 1)
+        self.decoder = nn.Sequential(separable(EMBED_DIM + 24, 64), separable(64, 64))
+        self.seg_head = nn.Conv2d(64, num_classes, 1)
+        self.depth_head = nn.Sequential(conv_bn(64, 32, 3), nn.Conv2d(32, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        size = x.shape[2:]
+        low = self.stage2(self.stage1(self.stem(x)))
+        embedding = self.aspp(self.stage4(self.stage3(low)))
+        up = F.interpolate(embedding, size=low.shape[2:], mode="bilinear", align_corners=False)
+        features = self.decoder(torch.cat([up, self.skip(low)], dim=1))
+        logits = F.interpolate(self.seg_head(features), size=size, mode="bilinear", align_corners=False)
+        log_depth = F.interpolate(self.depth_head(features), size=size, mode="bilinear", align_corners=False)
+        return {"logits": logits, "log_depth": log_depth[:, 0], "embedding": embedding}
+
+
+def embedding_vector(embedding_map: torch.Tensor) -> torch.Tensor:
+    """(B, EMBED_DIM) mean of the embedding map over its lower two thirds (the trail ahead)."""
+    rows = embedding_map.shape[2]
+    return embedding_map[:, :, rows // 3:, :].mean(dim=(2, 3))
+
+
+def previous_mask_channel(labels: torch.Tensor | None, num_classes: int, shape: tuple[int, int],
+                          batch: int = 1) -> torch.Tensor:
+    """(B, 1, H, W) encoding of a previous label map; zeros when there is none (first frame)."""
+    if labels is None:
+        return torch.zeros(batch, 1, *shape)
+    if labels.dim() == 2:
+        labels = labels.unsqueeze(0)
+    valid = labels < num_classes
+    value = (labels.float() + 1.0) / num_classes
+    return torch.where(valid, value, torch.zeros_like(value)).unsqueeze(1)

@@ -1,0 +1,78 @@
+"""Depth to point cloud, and an obstacle check along the walking corridor (after Project Guideline).
+
+The ground is the plane fitted (least squares, with outlier rejection) to points the segmentation
+calls walkable; an obstacle is any point standing more than ``min_height_m`` above that plane
+inside the corridor ahead of the camera. The check reports the nearest such distance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+
+def depth_to_points(depth_m: np.ndarray, intrinsics: np.ndarray, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 3) points in the camera optical frame (x right, y down, z forward) for finite depths,
+    and the (N, 2) pixel (row, col) of each. ``stride`` subsamples the image."""
+    rows, cols = np.mgrid[0: depth_m.shape[0]: stride, 0: depth_m.shape[1]: stride]
+    z = depth_m[rows, cols]
+    keep = np.isfinite(z) & (z > 0)
+    rows, cols, z = rows[keep], cols[keep], z[keep]
+    fx, fy, cx, cy = intrinsics[0, 0], intrinsics[1, 1], intrinsics[0, 2], intrinsics[1, 2]
+    points = np.stack([(cols - cx) * z / fx, (rows - cy) * z / fy, z], axis=1).astype(np.float32)
+    return points, np.stack([rows, cols], axis=1)
+
+
+def fit_ground_plane(points: np.ndarray, iterations: int = 3, inlier_m: float = 0.05) -> tuple[np.ndarray, float]:
+    """Unit normal n (pointing up, i.e. towards the camera) and offset d with n.p + d = 0."""
+    if len(points) < 10:
+        raise ValueError("ground: fewer than 10 walkable points to fit a plane")
+    keep = np.ones(len(points), dtype=bool)
+    normal, offset = np.array([0.0, -1.0, 0.0]), 0.0
+    for _ in range(iterations):
+        sel = points[keep]
+        centroid = sel.mean(axis=0)
+        _, _, vt = np.linalg.svd(sel - centroid, full_matrices=False)
+        normal = vt[-1]
+        if normal[1] > 0:  # camera y points down; the ground normal must point up (-y)
+            normal = -normal
+        offset = -float(normal @ centroid)
+        keep = np.abs(points @ normal + offset) < inlier_m
+        if keep.sum() < 10:
+            break
+    return normal, offset
+
+
+@dataclasses.dataclass(frozen=True)
+class CorridorConfig:
+    half_width_m: float = 0.35  # A1 is 0.3 m wide; a little margin
+    min_height_m: float = 0.10  # steps lower than this are terrain, not obstacles
+    max_height_m: float = 1.0
+    max_range_m: float = 6.0
+    min_points: int = 8  # fewer hits than this are treated as noise
+
+
+@dataclasses.dataclass
+class ObstacleReport:
+    distance_m: float | None  # nearest obstacle along the corridor, None if clear
+    points: int  # obstacle points found
+    ground_normal: np.ndarray
+
+
+def corridor_obstacle(points: np.ndarray, walkable: np.ndarray, config: CorridorConfig = CorridorConfig()
+                      ) -> ObstacleReport:
+    """Nearest obstacle in the corridor straight ahead of the camera."""
+    normal, offset = fit_ground_plane(points[walkable])
+    height = points @ normal + offset
+    # forward direction along the ground: the optical axis projected onto the plane
+    forward = np.array([0.0, 0.0, 1.0]) - normal * normal[2]
+    forward /= np.linalg.norm(forward)
+    lateral = np.cross(normal, forward)
+    along = points @ forward
+    across = points @ lateral
+    hit = ((height > config.min_height_m) & (height < config.max_height_m) & (np.abs(across) < config.half_width_m)
+           & (along > 0) & (along < config.max_range_m))
+    if hit.sum() < config.min_points:
+        return ObstacleReport(None, int(hit.sum()), normal)
+    return ObstacleReport(float(np.percentile(along[hit], 5)), int(hit.sum()), normal)
