@@ -32,6 +32,8 @@ setup(
             "semloco = semantic_locomotion.cli:main",
             "controller_node = locomotion.controller_node:main",
             "sim_node = sim.sim_node:main",
+            "segmentation_node = robot_perception.segmentation_node:main",
+            "depth_node = robot_perception.depth_node:main",
         ],
     },
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -69,9 +70,11 @@ class TerrainPerception:
 
         channels = 4 if self.uses_prior else 3
         buffer = io.BytesIO()
-        torch.onnx.export(self.model, (torch.zeros(1, channels, self.height, self.width),), buffer,
-                          input_names=["input"], output_names=["logits", "log_depth", "embedding"],
-                          dynamo=False, opset_version=17)
+        with warnings.catch_warnings():  # the TorchScript exporter announces its own deprecation
+            warnings.simplefilter("ignore", DeprecationWarning)
+            torch.onnx.export(self.model, (torch.zeros(1, channels, self.height, self.width),), buffer,
+                              input_names=["input"], output_names=["logits", "log_depth", "embedding"],
+                              dynamo=False, opset_version=17)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1

@@ -23,24 +23,12 @@ from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 
 from locomotion.controller_node import ControllerNode
+from robot_perception.ros_images import image_message
 from sim.camera import Camera, CameraFrame, load_camera_config
 from sim.terrain import load_terrain_catalogue
 from sim.trail import load_trail
 from sim.trail_walk import SPAWN_X_M
 from sim.trail_world import TrailGround
-
-
-def image_message(array: np.ndarray, encoding: str, stamp, frame_id: str) -> Image:
-    msg = Image()
-    msg.header.stamp = stamp
-    msg.header.frame_id = frame_id
-    msg.height, msg.width = int(array.shape[0]), int(array.shape[1])
-    msg.encoding = encoding
-    msg.is_bigendian = 0
-    array = np.ascontiguousarray(array)
-    msg.step = int(array.strides[0])
-    msg.data = array.tobytes()
-    return msg
 
 
 def camera_info_message(frame: CameraFrame, stamp, frame_id: str) -> CameraInfo:

@@ -1,0 +1,98 @@
+"""ROS 2 depth node: camera image in; metric depth, a point cloud and the corridor obstacle check out.
+
+    subscribes  camera/image_raw (rgb8/bgr8; sensor-data QoS, depth 2), camera/camera_info
+    publishes   perception/depth (sensor_msgs/Image 32FC1, metres, the camera's header)
+                perception/points (sensor_msgs/PointCloud2 xyz float32, camera optical frame)
+                perception/obstacle_distance (std_msgs/Float32: nearest obstacle in the walking
+                corridor, m; +inf when clear)
+
+Run here without `ros2 run`: python -m robot_perception.depth_node
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import rclpy
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, qos_profile_sensor_data
+from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from std_msgs.msg import Float32
+
+from robot_perception.inference import ImageError, TerrainPerception
+from robot_perception.pointcloud import CorridorConfig, corridor_obstacle, depth_to_points
+from robot_perception.ros_images import image_message, image_to_array, point_cloud_message
+from robot_perception.segmentation_node import default_checkpoint
+from sim.terrain import WALKABLE_CLASSES
+
+
+class DepthNode(Node):
+    def __init__(self):
+        super().__init__("terrain_depth")
+        self.declare_parameter("checkpoint", default_checkpoint())
+        self.declare_parameter("backend", "onnx")
+        self.declare_parameter("threads", 2)
+        self.declare_parameter("point_stride", 2)
+        self.declare_parameter("corridor_half_width_m", CorridorConfig.half_width_m)
+        self.perception = TerrainPerception(self.get_parameter("checkpoint").value,
+                                            backend=self.get_parameter("backend").value,
+                                            threads=int(self.get_parameter("threads").value))
+        self.corridor = CorridorConfig(half_width_m=float(self.get_parameter("corridor_half_width_m").value))
+        self.stride = int(self.get_parameter("point_stride").value)
+        self.walkable_ids = [self.perception.class_names.index(c) for c in WALKABLE_CLASSES]
+        self.intrinsics = None
+        sensor_qos = QoSProfile(depth=2, reliability=qos_profile_sensor_data.reliability,
+                                history=qos_profile_sensor_data.history)
+        self.create_subscription(Image, "camera/image_raw", self.on_image, sensor_qos)
+        self.create_subscription(CameraInfo, "camera/camera_info", self.on_info, sensor_qos)
+        self.depth_pub = self.create_publisher(Image, "perception/depth", 5)
+        self.points_pub = self.create_publisher(PointCloud2, "perception/points", 5)
+        self.obstacle_pub = self.create_publisher(Float32, "perception/obstacle_distance", 5)
+
+    def on_info(self, msg: CameraInfo) -> None:
+        self.intrinsics = np.array(msg.k, dtype=float).reshape(3, 3)
+
+    def on_image(self, msg: Image) -> None:
+        try:
+            out = self.perception.process(image_to_array(msg))
+        except ImageError as exc:
+            self.get_logger().error(f"camera/image_raw: {exc}", throttle_duration_sec=5.0)
+            return
+        stamp, frame = msg.header.stamp, msg.header.frame_id
+        self.depth_pub.publish(image_message(out.depth_m, "32FC1", stamp, frame))
+        if self.intrinsics is None:
+            self.get_logger().warning("no camera/camera_info yet; point cloud skipped", once=True)
+            return
+        points, pixels = depth_to_points(out.depth_m, self.intrinsics, self.stride)
+        self.points_pub.publish(point_cloud_message(points, stamp, frame))
+        walkable = np.isin(out.labels[pixels[:, 0], pixels[:, 1]], self.walkable_ids)
+        try:
+            report = corridor_obstacle(points, walkable, self.corridor)
+            distance = float("inf") if report.distance_m is None else report.distance_m
+        except ValueError:
+            distance = float("nan")  # no ground in view: unknown
+        self.obstacle_pub.publish(Float32(data=distance))
+
+
+def main(args=None) -> int:
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = DepthNode()
+        rclpy.spin(node)
+    except KeyboardInterrupt:
+        pass
+    except ValueError as exc:
+        print(f"depth_node: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if node is not None:
+            node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
