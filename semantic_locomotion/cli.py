@@ -105,6 +105,10 @@ def _eval_perception(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    if args.card:
+        from robot_perception.model_card import write_model_card
+
+        write_model_card(args.checkpoint, report, args.card, "semloco " + " ".join(sys.argv[1:]))
     summary = {k: v for k, v in report.items() if k != "confusion"}
     print(json.dumps(summary, indent=2))
     return 0
@@ -168,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     perception_eval.add_argument("--backend", choices=("onnx", "torch"), default="onnx")
     perception_eval.add_argument("--threads", type=int, default=2)
     perception_eval.add_argument("--json", help="write the full report (with the confusion matrix) here")
+    perception_eval.add_argument("--card", help="write the checkpoint's model card (Markdown) here")
     perception_eval.set_defaults(func=_eval_perception)
     return parser
 
