@@ -9,7 +9,7 @@ PACKAGE = "semantic_locomotion"
 setup(
     name=PACKAGE,
     version="0.1.0",
-    packages=["semantic_locomotion", "locomotion", "robot_perception", "sim"],
+    packages=["semantic_locomotion", "locomotion", "robot_perception", "robot_perception.melon", "sim"],
     data_files=[
         ("share/ament_index/resource_index/packages", [f"resource/{PACKAGE}"]),
         (f"share/{PACKAGE}", ["package.xml"]),

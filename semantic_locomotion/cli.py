@@ -114,6 +114,23 @@ def _eval_perception(args: argparse.Namespace) -> int:
     return 0
 
 
+def _melon(args: argparse.Namespace) -> int:
+    from robot_perception.melon.train import MelonConfig, MelonRun
+
+    try:
+        config = MelonConfig(Path(args.images), Path(args.out), radius=args.radius, fov_deg=args.fov_deg,
+                             modulo=args.modulo, steps=args.steps, seed=args.seed, threads=args.threads)
+        run = MelonRun(config)
+    except ValueError as exc:
+        print(f"semloco melon: {exc}", file=sys.stderr)
+        return 2
+    run.run(progress=not args.quiet)
+    poses = run.write_outputs()
+    print(json.dumps({"out": str(args.out), "images": len(poses), "steps": run.step,
+                      "poses": str(Path(args.out) / "poses.json")}, indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="semloco", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -150,6 +167,18 @@ def build_parser() -> argparse.ArgumentParser:
     montage.add_argument("--out", default="docs/terrain_montage.png")
     montage.add_argument("--seed", type=int, default=0)
     montage.set_defaults(func=_montage)
+
+    melon = sub.add_parser("melon", help="infer camera poses and a neural field from unposed images (MELON)")
+    melon.add_argument("--images", required=True, help="folder of square PNG/JPEG views of one object")
+    melon.add_argument("--out", required=True, help="output folder (poses.json, field.pt, novel_views/)")
+    melon.add_argument("--radius", type=float, default=3.0, help="camera distance from the object centre")
+    melon.add_argument("--fov-deg", type=float, default=40.0, help="camera field of view, degrees")
+    melon.add_argument("--modulo", type=int, default=2, help="N pseudo-symmetric replicas per pose (1, 2, 4)")
+    melon.add_argument("--steps", type=int, default=3000)
+    melon.add_argument("--seed", type=int, default=0)
+    melon.add_argument("--threads", type=int, default=2)
+    melon.add_argument("--quiet", action="store_true")
+    melon.set_defaults(func=_melon)
 
     train = sub.add_parser("train", help="train a model").add_subparsers(dest="what", required=True)
     perception = train.add_parser("perception", help="train TerrainNet (segmentation + embedding + depth)")

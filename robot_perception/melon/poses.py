@@ -1,0 +1,70 @@
+"""Camera poses on a sphere looking at its centre, as in MELON's NeRF-Synthetic setting.
+
+A pose is (latitude, longitude) in radians on a sphere of known radius around the object; the
+camera looks at the centre with the world's +z as its consistent "up". Conventions: latitude is
+the elevation above the xy plane, longitude the azimuth from +x towards +y. Camera frames follow
+OpenCV: x right, y down, z forward.
+
+The modulo replicas of a pose are the N poses with the same latitude and longitudes
+lon + 2 pi k / N: what an object with an N-fold pseudo-symmetry about the up axis looks like from.
+The one thing no set of images can pin down is a global rotation about the up axis, so pose
+errors are measured after the single best such rotation (``align_longitudes``). A reflection is
+not needed: a mirrored field would render mirrored images, so it is observable.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+UP = (0.0, 0.0, 1.0)
+
+
+def camera_centres(lat: torch.Tensor, lon: torch.Tensor, radius: float) -> torch.Tensor:
+    """(..., 3) camera positions."""
+    return radius * torch.stack([torch.cos(lat) * torch.cos(lon), torch.cos(lat) * torch.sin(lon), torch.sin(lat)], -1)
+
+
+def camera_rotations(lat: torch.Tensor, lon: torch.Tensor) -> torch.Tensor:
+    """(..., 3, 3) world-from-camera rotations (columns: camera x right, y down, z forward)."""
+    forward = -torch.stack([torch.cos(lat) * torch.cos(lon), torch.cos(lat) * torch.sin(lon), torch.sin(lat)], -1)
+    right = torch.stack([-torch.sin(lon), torch.cos(lon), torch.zeros_like(lon)], -1)  # forward x up, normalised
+    down = torch.cross(forward, right, dim=-1)
+    return torch.stack([right, down, forward], dim=-1)
+
+
+def pose_from_direction(direction: np.ndarray) -> tuple[float, float]:
+    """(lat, lon) of a camera at ``direction`` (any length) from the centre."""
+    x, y, z = direction / np.linalg.norm(direction)
+    return math.asin(max(-1.0, min(1.0, z))), math.atan2(y, x)
+
+
+def replicas(lon: torch.Tensor, n: int) -> torch.Tensor:
+    """(..., n) longitudes lon + 2 pi k / n, k = 0 .. n-1."""
+    offsets = torch.arange(n, dtype=lon.dtype) * (2 * math.pi / n)
+    return lon.unsqueeze(-1) + offsets
+
+
+def angular_error_deg(lat_a, lon_a, lat_b, lon_b) -> np.ndarray:
+    """Angle between camera directions, degrees (arrays broadcast)."""
+    a = np.stack([np.cos(lat_a) * np.cos(lon_a), np.cos(lat_a) * np.sin(lon_a), np.sin(lat_a)], -1)
+    b = np.stack([np.cos(lat_b) * np.cos(lon_b), np.cos(lat_b) * np.sin(lon_b), np.sin(lat_b)], -1)
+    return np.degrees(np.arccos(np.clip(np.sum(a * b, -1), -1.0, 1.0)))
+
+
+def align_longitudes(lat_pred, lon_pred, lat_true, lon_true, steps: int = 3600) -> tuple[float, np.ndarray]:
+    """The rotation about the up axis (added to predicted longitudes) minimising the mean angular
+    error, and the per-image errors after it."""
+    lat_pred, lon_pred = np.asarray(lat_pred), np.asarray(lon_pred)
+    deltas = np.linspace(-math.pi, math.pi, steps, endpoint=False)
+    errors = angular_error_deg(lat_pred[None], lon_pred[None] + deltas[:, None], np.asarray(lat_true)[None],
+                               np.asarray(lon_true)[None])
+    best = int(np.argmin(errors.mean(axis=1)))
+    # refine around the best grid value
+    fine = deltas[best] + np.linspace(-2 * math.pi / steps, 2 * math.pi / steps, 41)
+    fine_err = angular_error_deg(lat_pred[None], lon_pred[None] + fine[:, None], np.asarray(lat_true)[None],
+                                 np.asarray(lon_true)[None])
+    k = int(np.argmin(fine_err.mean(axis=1)))
+    return float(fine[k]), fine_err[k]

@@ -1,0 +1,208 @@
+"""`semloco melon`: camera poses and a neural field from a folder of unposed images.
+
+Each step: the pose encoder predicts (lat, lon) for a batch of images; each pose is replicated
+N times about the up axis (the modulo replicas); a random subset of pixels is rendered from every
+replica; per image only the best-fitting replica's photometric (L2) error counts. Gradients flow
+through that replica's rays into the encoder and into the field. At the end each image's pose is
+its encoder output moved to its best replica, rendered over the whole image.
+
+The run saves its full state to OUT/state.pt every ``save_every`` steps; running the same command
+again resumes from it. OUT/poses.json maps each image name to {"latitude_deg", "longitude_deg"}.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from robot_perception.melon.data import read_image
+from robot_perception.melon.encoder import PoseEncoder, downscale
+from robot_perception.melon.field import GridField, pixel_rays, render_image, render_rays
+from robot_perception.melon.poses import replicas
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg"}
+
+
+@dataclasses.dataclass
+class MelonConfig:
+    images: Path
+    out: Path
+    radius: float = 3.0
+    fov_deg: float = 40.0
+    modulo: int = 2
+    steps: int = 3000
+    lat_range_deg: tuple[float, float] = (0.0, 75.0)
+    batch_images: int = 8
+    rays_per_image: int = 384
+    samples_per_ray: int = 48
+    grid_resolution: int = 48
+    field_lr: float = 0.08
+    encoder_lr: float = 1e-3
+    tv_weight: float = 0.01
+    seed: int = 0
+    threads: int = 2
+    save_every: int = 250
+    minutes: float | None = None  # optional wall-clock cap
+
+    def __post_init__(self) -> None:
+        if self.modulo < 1:
+            raise ValueError(f"--modulo: must be at least 1, got {self.modulo}")
+        if self.radius <= 1.0:
+            raise ValueError(f"--radius: must be larger than the object (1.0), got {self.radius}")
+        if not 5.0 <= self.fov_deg <= 120.0:
+            raise ValueError(f"--fov-deg: must be in [5, 120], got {self.fov_deg}")
+        if self.steps < 1:
+            raise ValueError(f"--steps: must be positive, got {self.steps}")
+
+
+def load_image_folder(folder: str | Path) -> tuple[list[str], np.ndarray]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"--images: {folder} is not a folder")
+    files = sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    if not files:
+        raise ValueError(f"--images: {folder} is empty")
+    not_images = [p.name for p in files if p.suffix.lower() not in IMAGE_SUFFIXES]
+    if not_images:
+        raise ValueError(f"--images: {not_images[0]} is not a PNG or JPEG image")
+    images = [read_image(p) for p in files]
+    shapes = {im.shape for im in images}
+    if len(shapes) > 1:
+        first = images[0].shape
+        odd = next(p.name for p, im in zip(files, images) if im.shape != first)
+        raise ValueError(f"--images: mixed sizes ({files[0].name} is {first[1]}x{first[0]}, {odd} differs); "
+                         "all views must share one size")
+    if images[0].shape[0] != images[0].shape[1]:
+        raise ValueError(f"--images: square images expected, got {images[0].shape[1]}x{images[0].shape[0]}")
+    return [p.name for p in files], np.stack(images)
+
+
+class MelonRun:
+    def __init__(self, config: MelonConfig):
+        self.config = config
+        torch.set_num_threads(config.threads)
+        torch.manual_seed(config.seed)
+        self.rng = np.random.default_rng(config.seed)
+        self.names, images = load_image_folder(config.images)
+        self.images = torch.from_numpy(images)  # (M, S, S, 3)
+        self.size = images.shape[1]
+        self.small = downscale(self.images.clamp(0, 1))
+        self.focal = (self.size / 2) / math.tan(math.radians(config.fov_deg) / 2)
+        self.field = GridField(config.grid_resolution)
+        self.encoder = PoseEncoder(tuple(math.radians(x) for x in config.lat_range_deg))
+        self.optimizer = torch.optim.Adam([
+            {"params": self.field.parameters(), "lr": config.field_lr},
+            {"params": self.encoder.parameters(), "lr": config.encoder_lr},
+        ])
+        self.step = 0
+        self.history: list[dict] = []
+        self.state_path = Path(config.out) / "state.pt"
+        if self.state_path.exists():
+            self._resume()
+
+    def _resume(self) -> None:
+        state = torch.load(self.state_path, map_location="cpu", weights_only=False)
+        if state["names"] != self.names:
+            raise ValueError(f"--out: {self.state_path} belongs to a run on other images; use a new --out")
+        self.field.load_state_dict(state["field"])
+        self.encoder.load_state_dict(state["encoder"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.step, self.history = state["step"], state["history"]
+        self.rng.bit_generator.state = state["rng"]
+        torch.set_rng_state(state["torch_rng"])
+
+    def save(self) -> None:
+        Path(self.config.out).mkdir(parents=True, exist_ok=True)
+        tmp = self.state_path.with_name("state.pt.tmp")
+        torch.save({"names": self.names, "field": self.field.state_dict(), "encoder": self.encoder.state_dict(),
+                    "optimizer": self.optimizer.state_dict(), "step": self.step, "history": self.history,
+                    "rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                    "config": {k: str(v) for k, v in dataclasses.asdict(self.config).items()}}, tmp)
+        tmp.replace(self.state_path)
+
+    def replica_errors(self, idx: np.ndarray, pixels: torch.Tensor, lat: torch.Tensor,
+                       lon: torch.Tensor) -> torch.Tensor:
+        """(B, N) mean squared error of each replica on the given pixels."""
+        cfg = self.config
+        lons = replicas(lon, cfg.modulo)  # (B, N)
+        target = self.images[idx][:, pixels[:, 0], pixels[:, 1]]  # (B, P, 3)
+        b, n = lons.shape
+        origins, directions = pixel_rays(lat.repeat_interleave(n), lons.reshape(-1), cfg.radius, self.focal,
+                                         self.size, pixels)
+        rgb = render_rays(self.field, origins, directions, cfg.radius, cfg.samples_per_ray, jitter=True)
+        return ((rgb.reshape(b, n, -1, 3) - target[:, None]) ** 2).mean(dim=(2, 3))
+
+    def train_step(self) -> dict:
+        cfg = self.config
+        idx = self.rng.choice(len(self.names), size=min(cfg.batch_images, len(self.names)), replace=False)
+        pixels = torch.from_numpy(self.rng.integers(0, self.size, (cfg.rays_per_image, 2)))
+        lat, lon = self.encoder(self.small[idx])
+        errors = self.replica_errors(idx, pixels, lat, lon)
+        best = errors.min(dim=1).values
+        loss = best.mean() + cfg.tv_weight * self.field.total_variation()
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.step += 1
+        mse = float(best.mean().detach())
+        return {"step": self.step, "loss": mse, "psnr_batch": -10 * math.log10(max(mse, 1e-12))}
+
+    def run(self, progress: bool = True) -> None:
+        from tqdm import tqdm
+
+        cfg = self.config
+        start = time.perf_counter()
+        with tqdm(total=cfg.steps, initial=self.step, desc="melon", unit="step", disable=not progress) as bar:
+            while self.step < cfg.steps:
+                if cfg.minutes is not None and time.perf_counter() - start > cfg.minutes * 60:
+                    break
+                record = self.train_step()
+                bar.update(1)
+                if self.step % 25 == 0:
+                    self.history.append(record)
+                    bar.set_postfix(psnr=f"{record['psnr_batch']:.1f}")
+                if self.step % cfg.save_every == 0:
+                    self.save()
+        self.save()
+
+    def inferred_poses(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per image: encoder pose moved to its best replica over the full image (radians)."""
+        cfg = self.config
+        rows, cols = torch.meshgrid(torch.arange(0, self.size, 2), torch.arange(0, self.size, 2), indexing="ij")
+        pixels = torch.stack([rows.ravel(), cols.ravel()], -1)
+        lats, lons = [], []
+        with torch.no_grad():
+            for start in range(0, len(self.names), 8):
+                idx = np.arange(start, min(start + 8, len(self.names)))
+                lat, lon = self.encoder(self.small[idx])
+                errors = self.replica_errors(idx, pixels, lat, lon)
+                k = errors.argmin(dim=1)
+                lats.append(lat.numpy())
+                lons.append((lon + k * 2 * math.pi / cfg.modulo).numpy())
+        lat, lon = np.concatenate(lats), np.concatenate(lons)
+        return lat, (lon + math.pi) % (2 * math.pi) - math.pi
+
+    def write_outputs(self) -> dict:
+        out = Path(self.config.out)
+        out.mkdir(parents=True, exist_ok=True)
+        lat, lon = self.inferred_poses()
+        poses = {name: {"latitude_deg": float(np.degrees(a)), "longitude_deg": float(np.degrees(b))}
+                 for name, a, b in zip(self.names, lat, lon)}
+        (out / "poses.json").write_text(json.dumps(poses, indent=1))
+        torch.save({"field": self.field.state_dict(), "radius": self.config.radius, "fov_deg": self.config.fov_deg,
+                    "size": self.size, "grid_resolution": self.config.grid_resolution}, out / "field.pt")
+        (out / "novel_views").mkdir(exist_ok=True)
+        import cv2
+
+        for i, lon_deg in enumerate(range(0, 360, 45)):
+            image = render_image(self.field, math.radians(30.0), math.radians(lon_deg), self.config.radius,
+                                 self.focal, self.size).numpy()
+            cv2.imwrite(str(out / "novel_views" / f"lat30_lon{lon_deg:03d}.png"),
+                        cv2.cvtColor((np.clip(image, 0, 1) * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
+        return poses

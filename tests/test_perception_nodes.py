@@ -1,0 +1,87 @@
+"""Segmentation and depth nodes over real rclpy/DDS: publish a camera image, receive labels and depth."""
+
+import os
+import random
+
+import numpy as np
+import pytest
+
+from tests.ros_helpers import isolated_ros_env, spin_until, start_node, stop_node
+
+DOMAIN_ID = 100 + random.Random(os.getpid() + 2).randrange(100)
+
+
+@pytest.fixture
+def ros_context(monkeypatch):
+    env = isolated_ros_env(DOMAIN_ID)
+    for key in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_DOMAIN_ID", "RMW_IMPLEMENTATION"):
+        monkeypatch.setenv(key, env[key])
+    import rclpy
+
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    yield env, context
+    rclpy.shutdown(context=context)
+
+
+def camera_frame():
+    """A real onboard frame: the robot's camera 1 m into an asphalt trail."""
+    from sim.montage import render_class_view
+
+    return render_class_view("asphalt", seed=3)
+
+
+def test_nodes_turn_an_image_into_labels_depth_and_points(ros_context, tmp_path):
+    env, context = ros_context
+    from builtin_interfaces.msg import Time
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+    from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+    from std_msgs.msg import Float32, Float32MultiArray, String
+
+    from robot_perception.ros_images import image_message, image_to_array
+
+    seg = start_node("robot_perception.segmentation_node", [], env, tmp_path / "seg.log")
+    dep = start_node("robot_perception.depth_node", [], env, tmp_path / "depth.log")
+    node = Node("fake_camera", context=context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    got = {"labels": [], "embedding": [], "terrain": [], "depth": [], "points": [], "obstacle": []}
+    node.create_subscription(Image, "perception/labels", got["labels"].append, 5)
+    node.create_subscription(Float32MultiArray, "perception/embedding", got["embedding"].append, 5)
+    node.create_subscription(String, "perception/terrain_ahead", got["terrain"].append, 5)
+    node.create_subscription(Image, "perception/depth", got["depth"].append, 5)
+    node.create_subscription(PointCloud2, "perception/points", got["points"].append, 5)
+    node.create_subscription(Float32, "perception/obstacle_distance", got["obstacle"].append, 5)
+    image_pub = node.create_publisher(Image, "camera/image_raw", 5)
+    info_pub = node.create_publisher(CameraInfo, "camera/camera_info", 5)
+    frame = camera_frame()
+    stamp = Time(sec=42, nanosec=7)
+    image = image_message(frame.rgb, "rgb8", stamp, "camera_optical_frame")
+    info = CameraInfo(width=160, height=120, k=[float(x) for x in frame.intrinsics.ravel()])
+    info.header.frame_id = "camera_optical_frame"
+
+    def publish():
+        info_pub.publish(info)
+        image_pub.publish(image)
+
+    try:
+        ok = spin_until(executor, lambda: all(got.values()), 60.0, tick=publish)
+    finally:
+        codes = stop_node(seg), stop_node(dep)
+        node.destroy_node()
+    logs = (tmp_path / "seg.log").read_text() + (tmp_path / "depth.log").read_text()
+    assert ok, {k: len(v) for k, v in got.items()} | {"logs": logs}
+    labels, depth = got["labels"][-1], got["depth"][-1]
+    assert labels.encoding == "mono8" and depth.encoding == "32FC1"
+    assert labels.header.frame_id == depth.header.frame_id == "camera_optical_frame"
+    assert labels.header.stamp == stamp and depth.header.stamp == stamp
+    label_ids = image_to_array(labels)
+    depth_m = image_to_array(depth)
+    assert np.mean(label_ids[-30:] == 0) > 0.9  # asphalt in front of the robot
+    assert got["terrain"][-1].data == "asphalt"
+    assert len(got["embedding"][-1].data) == 64
+    truth = frame.depth_m[-30:, 40:120]
+    assert np.median(np.abs(depth_m[-30:, 40:120] - truth) / truth) < 0.1
+    assert got["points"][-1].width > 1000
+    assert codes == (0, 0), logs
