@@ -200,7 +200,7 @@ class MelonRun:
         (out / "novel_views").mkdir(exist_ok=True)
         import cv2
 
-        for i, lon_deg in enumerate(range(0, 360, 45)):
+        for lon_deg in range(0, 360, 45):
             image = render_image(self.field, math.radians(30.0), math.radians(lon_deg), self.config.radius,
                                  self.focal, self.size).numpy()
             cv2.imwrite(str(out / "novel_views" / f"lat30_lon{lon_deg:03d}.png"),
