@@ -49,6 +49,7 @@ def replicas(lon: torch.Tensor, n: int) -> torch.Tensor:
 
 def angular_error_deg(lat_a, lon_a, lat_b, lon_b) -> np.ndarray:
     """Angle between camera directions, degrees (arrays broadcast)."""
+    lat_a, lon_a, lat_b, lon_b = np.broadcast_arrays(lat_a, lon_a, lat_b, lon_b)
     a = np.stack([np.cos(lat_a) * np.cos(lon_a), np.cos(lat_a) * np.sin(lon_a), np.sin(lat_a)], -1)
     b = np.stack([np.cos(lat_b) * np.cos(lon_b), np.cos(lat_b) * np.sin(lon_b), np.sin(lat_b)], -1)
     return np.degrees(np.arccos(np.clip(np.sum(a * b, -1), -1.0, 1.0)))
