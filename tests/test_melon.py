@@ -102,11 +102,11 @@ def test_bad_image_folders_are_rejected(tmp_path):
         load_image_folder(tmp_path)
     (tmp_path / "b.png").unlink()
     (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(ValueError, match="notes.txt"):
+    with pytest.raises(ValueError, match=r"notes\.txt"):
         load_image_folder(tmp_path)
     (tmp_path / "notes.txt").unlink()
     (tmp_path / "c.png").write_text("not really a png")
-    with pytest.raises(ValueError, match="c.png"):
+    with pytest.raises(ValueError, match=r"c\.png"):
         load_image_folder(tmp_path)
 
 
