@@ -45,6 +45,8 @@ class MelonConfig:
     field_lr: float = 0.08
     encoder_lr: float = 1e-3
     tv_weight: float = 0.01
+    init_spread: float = 1.0
+    uniformity_weight: float = 0.0
     seed: int = 0
     threads: int = 2
     save_every: int = 250
@@ -92,16 +94,21 @@ class MelonRun:
         self.names, images = load_image_folder(config.images)
         self.images = torch.from_numpy(images)  # (M, S, S, 3)
         self.size = images.shape[1]
-        self.small = downscale(self.images.clamp(0, 1))
+        small = downscale(self.images.clamp(0, 1))
+        # standardise per pixel over the image set: the encoder sees how a view differs from the
+        # others (mostly white background otherwise makes every view look alike to a random CNN)
+        self.small = (small - small.mean(0, keepdim=True)) / (small.std(0, keepdim=True) + 0.05)
         self.focal = (self.size / 2) / math.tan(math.radians(config.fov_deg) / 2)
         self.field = GridField(config.grid_resolution)
-        self.encoder = PoseEncoder(tuple(math.radians(x) for x in config.lat_range_deg))
+        self.encoder = PoseEncoder(tuple(math.radians(x) for x in config.lat_range_deg),
+                                   init_spread=config.init_spread)
         self.optimizer = torch.optim.Adam([
             {"params": self.field.parameters(), "lr": config.field_lr},
             {"params": self.encoder.parameters(), "lr": config.encoder_lr},
         ])
         self.step = 0
         self.history: list[dict] = []
+        self.chosen_replica = torch.zeros(len(self.names), dtype=torch.long)  # last best replica per image
         self.state_path = Path(config.out) / "state.pt"
         if self.state_path.exists():
             self._resume()
@@ -142,10 +149,16 @@ class MelonRun:
         cfg = self.config
         idx = self.rng.choice(len(self.names), size=min(cfg.batch_images, len(self.names)), replace=False)
         pixels = torch.from_numpy(self.rng.integers(0, self.size, (cfg.rays_per_image, 2)))
-        lat, lon = self.encoder(self.small[idx])
+        lat_all, lon_all = self.encoder(self.small)  # the whole set: batch norm sees every view
+        lat, lon = lat_all[idx], lon_all[idx]
         errors = self.replica_errors(idx, pixels, lat, lon)
-        best = errors.min(dim=1).values
+        best, chosen = errors.min(dim=1)
+        self.chosen_replica[torch.from_numpy(idx)] = chosen.detach()
         loss = best.mean() + cfg.tv_weight * self.field.total_variation()
+        if cfg.uniformity_weight > 0:  # keep the chosen cameras spread around the object
+            effective = lon_all + self.chosen_replica * (2 * math.pi / cfg.modulo)
+            spread = torch.stack([torch.cos(effective).mean(), torch.sin(effective).mean()]).pow(2).sum()
+            loss = loss + cfg.uniformity_weight * spread
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -178,9 +191,10 @@ class MelonRun:
         pixels = torch.stack([rows.ravel(), cols.ravel()], -1)
         lats, lons = [], []
         with torch.no_grad():
+            lat_all, lon_all = self.encoder(self.small)
             for start in range(0, len(self.names), 8):
                 idx = np.arange(start, min(start + 8, len(self.names)))
-                lat, lon = self.encoder(self.small[idx])
+                lat, lon = lat_all[idx], lon_all[idx]
                 errors = self.replica_errors(idx, pixels, lat, lon)
                 k = errors.argmin(dim=1)
                 lats.append(lat.numpy())
