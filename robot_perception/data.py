@@ -97,10 +97,10 @@ def smooth_warp_maps(shape: tuple[int, int], rng: np.random.Generator, amplitude
 
 @dataclasses.dataclass(frozen=True)
 class PriorMix:
-    empty: float = 0.2
-    previous_frame: float = 0.4
+    empty: float = 0.15
+    previous_frame: float = 0.55
     major_affine: float = 0.1  # of the affine share
-    label_swaps: float = 0.3
+    label_swaps: float = 0.2
     image_warp: float = 0.3
 
 

@@ -1,8 +1,8 @@
 """TerrainNet: one small encoder-decoder for terrain segmentation, a semantic embedding and metric depth.
 
     input  (B, 4, H, W): RGB in [0, 1] and the previous frame's label map as a 4th channel
-           ((label + 1) / num_classes, 0 where there is no previous mask), as in the seed's
-           real-time video segmentation
+           (one level per class, see ``prior_codes``; 0 where there is no previous mask), as in
+           the seed's real-time video segmentation
     encoder  MobileNetV2 inverted-residual blocks (expand 1x1, depthwise 3x3, linear 1x1 project,
              residual when shapes match), output stride 16
     context  a light ASPP (DeepLabv3+): 1x1, dilated depthwise-separable 3x3 and image pooling
@@ -15,6 +15,8 @@ of the image (the trail the robot is about to walk on); see ``embedding_vector``
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -106,6 +108,19 @@ def embedding_vector(embedding_map: torch.Tensor) -> torch.Tensor:
     return embedding_map[:, :, rows // 3:, :].mean(dim=(2, 3))
 
 
+def prior_codes(num_classes: int) -> torch.Tensor:
+    """The value in (0, 1] that stands for each class in the previous-mask channel (0: no prior).
+
+    One channel must carry a multi-class mask, so classes get distinct levels. Neighbouring class
+    ids are often look-alikes (gravel/pebbles, grass/deep_grass), so ids are spread by a
+    multiplicative permutation k -> (m k mod C) + 1 with m coprime to C and about C / 2.4: look-alike
+    neighbours land far apart on the channel's scale."""
+    m = max(1, round(num_classes / 2.4))
+    while math.gcd(m, num_classes) != 1:
+        m += 1
+    return (torch.arange(num_classes) * m % num_classes + 1).float() / num_classes
+
+
 def previous_mask_channel(labels: torch.Tensor | None, num_classes: int, shape: tuple[int, int],
                           batch: int = 1) -> torch.Tensor:
     """(B, 1, H, W) encoding of a previous label map; zeros when there is none (first frame)."""
@@ -114,5 +129,6 @@ def previous_mask_channel(labels: torch.Tensor | None, num_classes: int, shape: 
     if labels.dim() == 2:
         labels = labels.unsqueeze(0)
     valid = labels < num_classes
-    value = (labels.float() + 1.0) / num_classes
+    codes = prior_codes(num_classes)
+    value = codes[labels.clamp(max=num_classes - 1)]
     return torch.where(valid, value, torch.zeros_like(value)).unsqueeze(1)

@@ -10,6 +10,9 @@ from sim.terrain import WALKABLE_CLASSES
 
 
 def write_model_card(checkpoint: str | Path, evaluation: dict, path: str | Path, eval_command: str) -> Path:
+    from robot_perception.data import PriorMix
+
+    mix = PriorMix()
     model, header = load_checkpoint(checkpoint)
     params = sum(p.numel() for p in model.parameters())
     size_mb = Path(checkpoint).stat().st_size / 1e6
@@ -38,9 +41,11 @@ def write_model_card(checkpoint: str | Path, evaluation: dict, path: str | Path,
         f"- Command: `{header.get('command')}`",
         f"- {header.get('trained_steps')} steps of batch {header.get('batch_size')} in "
         f"{header.get('train_minutes')} min on a 2-core CPU.",
-        "- Previous-mask perturbations: empty (20 %), the previous frame's ground truth (40 %), the frame's own",
-        "  ground truth under a minor or major affine transform (rest), random blobs relabelled (30 %), and a",
-        "  smooth image warp against an unchanged prior (30 %).",
+        f"- Previous-mask perturbations: empty ({mix.empty:.0%}), the previous frame's ground truth "
+        f"({mix.previous_frame:.0%}), the frame's own",
+        f"  ground truth under an affine transform (the rest; {mix.major_affine:.0%} of those major), random blobs "
+        f"relabelled ({mix.label_swaps:.0%}),",
+        f"  and a smooth image warp against an unchanged prior ({mix.image_warp:.0%}).",
         "",
         "## Evaluation (trails never used in training)",
         f"- Data: {evaluation['frames']} frames from `semloco dataset` with seed {evaluation['data_seed']}.",

@@ -6,7 +6,7 @@ import torch
 
 from robot_perception.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from robot_perception.inference import ImageError, TerrainPerception, validate_image
-from robot_perception.model import EMBED_DIM, TerrainNet, embedding_vector, previous_mask_channel
+from robot_perception.model import EMBED_DIM, TerrainNet, embedding_vector, previous_mask_channel, prior_codes
 from robot_perception.pointcloud import corridor_obstacle, depth_to_points, fit_ground_plane
 from sim.terrain import load_terrain_catalogue
 
@@ -37,9 +37,13 @@ def test_model_output_shapes():
 
 
 def test_previous_mask_channel_encoding():
+    codes = prior_codes(12)
+    np.testing.assert_allclose(sorted(codes.tolist()), [k / 12 for k in range(1, 13)], rtol=1e-6)  # a permutation
+    assert abs(float(codes[2] - codes[3])) >= 5 / 12  # gravel / pebbles far apart
+    assert abs(float(codes[4] - codes[5])) >= 5 / 12  # grass / deep_grass far apart
     labels = torch.tensor([[0, 11, 255]])
     channel = previous_mask_channel(labels, 12, (1, 3))
-    np.testing.assert_allclose(channel[0, 0, 0].numpy(), [1 / 12, 1.0, 0.0])
+    np.testing.assert_allclose(channel[0, 0, 0].numpy(), [float(codes[0]), float(codes[11]), 0.0])
     assert previous_mask_channel(None, 12, (H, W)).abs().sum() == 0
 
 
