@@ -30,12 +30,12 @@ from sim.terrain import WALKABLE_CLASSES
 class DepthNode(Node):
     def __init__(self):
         super().__init__("terrain_depth")
-        self.declare_parameter("checkpoint", default_checkpoint())
+        self.declare_parameter("checkpoint", "")  # "": the shipped models/terrain_net.pt
         self.declare_parameter("backend", "onnx")
         self.declare_parameter("threads", 2)
         self.declare_parameter("point_stride", 2)
         self.declare_parameter("corridor_half_width_m", CorridorConfig.half_width_m)
-        self.perception = TerrainPerception(self.get_parameter("checkpoint").value,
+        self.perception = TerrainPerception(self.get_parameter("checkpoint").value or default_checkpoint(),
                                             backend=self.get_parameter("backend").value,
                                             threads=int(self.get_parameter("threads").value))
         self.corridor = CorridorConfig(half_width_m=float(self.get_parameter("corridor_half_width_m").value))

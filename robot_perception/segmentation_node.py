@@ -46,10 +46,10 @@ def terrain_ahead(labels: np.ndarray, class_names: tuple[str, ...]) -> str:
 class SegmentationNode(Node):
     def __init__(self):
         super().__init__("terrain_segmentation")
-        self.declare_parameter("checkpoint", default_checkpoint())
+        self.declare_parameter("checkpoint", "")  # "": the shipped models/terrain_net.pt
         self.declare_parameter("backend", "onnx")
         self.declare_parameter("threads", 2)
-        self.perception = TerrainPerception(self.get_parameter("checkpoint").value,
+        self.perception = TerrainPerception(self.get_parameter("checkpoint").value or default_checkpoint(),
                                             backend=self.get_parameter("backend").value,
                                             threads=int(self.get_parameter("threads").value))
         sensor_qos = QoSProfile(depth=2, reliability=qos_profile_sensor_data.reliability,
