@@ -41,7 +41,9 @@ class MelonConfig:
     batch_images: int = 8
     rays_per_image: int = 384
     samples_per_ray: int = 48
-    grid_resolution: int = 48
+    grid_resolution: int = 48  # final resolution of the field
+    # coarse to fine: (step, grid resolution) milestones; targets are blurred to match coarse grids
+    resolution_schedule: tuple[tuple[int, int], ...] = ((0, 12), (500, 24), (1200, 48))
     field_lr: float = 0.08
     encoder_lr: float = 1e-3
     tv_weight: float = 0.01
@@ -99,7 +101,8 @@ class MelonRun:
         # others (mostly white background otherwise makes every view look alike to a random CNN)
         self.small = (small - small.mean(0, keepdim=True)) / (small.std(0, keepdim=True) + 0.05)
         self.focal = (self.size / 2) / math.tan(math.radians(config.fov_deg) / 2)
-        self.field = GridField(config.grid_resolution)
+        self.field = GridField(self.resolution_at(0))
+        self._targets = {}
         self.encoder = PoseEncoder(tuple(math.radians(x) for x in config.lat_range_deg),
                                    init_spread=config.init_spread)
         self.optimizer = torch.optim.Adam([
@@ -113,10 +116,58 @@ class MelonRun:
         if self.state_path.exists():
             self._resume()
 
+    def resolution_at(self, step: int) -> int:
+        resolution = self.config.grid_resolution
+        for milestone, res in self.config.resolution_schedule:
+            if step >= milestone:
+                resolution = min(res, self.config.grid_resolution)
+        return resolution
+
+    def targets(self) -> torch.Tensor:
+        """Training images, blurred to the detail the current grid can hold."""
+        res = self.field.density.shape[-1]
+        if res not in self._targets:
+            sigma = self.size / (2.0 * res)
+            if sigma < 0.75:
+                self._targets[res] = self.images
+            else:
+                import cv2
+
+                blurred = np.stack([cv2.GaussianBlur(im, (0, 0), sigma) for im in self.images.numpy()])
+                self._targets[res] = torch.from_numpy(blurred)
+        return self._targets[res]
+
+    def _grow_field(self, resolution: int) -> None:
+        with torch.no_grad():
+            density = torch.nn.functional.interpolate(self.field.density, size=(resolution,) * 3, mode="trilinear",
+                                                      align_corners=True)
+            colour = torch.nn.functional.interpolate(self.field.colour, size=(resolution,) * 3, mode="trilinear",
+                                                     align_corners=True)
+        self.field = GridField(resolution, self.field.bound)
+        self.field.density.data.copy_(density)
+        self.field.colour.data.copy_(colour)
+        encoder_state = self.optimizer.state_dict()["state"]
+        self.optimizer = torch.optim.Adam([
+            {"params": self.field.parameters(), "lr": self.config.field_lr},
+            {"params": self.encoder.parameters(), "lr": self.config.encoder_lr},
+        ])
+        # keep the encoder's Adam moments; the field's restart at the new resolution
+        new_state = self.optimizer.state_dict()
+        n_field = len(list(self.field.parameters()))
+        new_state["state"] = {k: v for k, v in encoder_state.items() if k >= n_field}
+        self.optimizer.load_state_dict(new_state)
+
     def _resume(self) -> None:
         state = torch.load(self.state_path, map_location="cpu", weights_only=False)
         if state["names"] != self.names:
             raise ValueError(f"--out: {self.state_path} belongs to a run on other images; use a new --out")
+        resolution = state["field"]["density"].shape[-1]
+        if resolution != self.field.density.shape[-1]:
+            self.field = GridField(resolution, self.field.bound)
+            self.optimizer = torch.optim.Adam([
+                {"params": self.field.parameters(), "lr": self.config.field_lr},
+                {"params": self.encoder.parameters(), "lr": self.config.encoder_lr},
+            ])
         self.field.load_state_dict(state["field"])
         self.encoder.load_state_dict(state["encoder"])
         self.optimizer.load_state_dict(state["optimizer"])
@@ -138,7 +189,7 @@ class MelonRun:
         """(B, N) mean squared error of each replica on the given pixels."""
         cfg = self.config
         lons = replicas(lon, cfg.modulo)  # (B, N)
-        target = self.images[idx][:, pixels[:, 0], pixels[:, 1]]  # (B, P, 3)
+        target = self.targets()[idx][:, pixels[:, 0], pixels[:, 1]]  # (B, P, 3)
         b, n = lons.shape
         origins, directions = pixel_rays(lat.repeat_interleave(n), lons.reshape(-1), cfg.radius, self.focal,
                                          self.size, pixels)
@@ -147,6 +198,9 @@ class MelonRun:
 
     def train_step(self) -> dict:
         cfg = self.config
+        resolution = self.resolution_at(self.step)
+        if resolution != self.field.density.shape[-1]:
+            self._grow_field(resolution)
         idx = self.rng.choice(len(self.names), size=min(cfg.batch_images, len(self.names)), replace=False)
         pixels = torch.from_numpy(self.rng.integers(0, self.size, (cfg.rays_per_image, 2)))
         lat_all, lon_all = self.encoder(self.small)  # the whole set: batch norm sees every view
@@ -210,7 +264,7 @@ class MelonRun:
                  for name, a, b in zip(self.names, lat, lon)}
         (out / "poses.json").write_text(json.dumps(poses, indent=1))
         torch.save({"field": self.field.state_dict(), "radius": self.config.radius, "fov_deg": self.config.fov_deg,
-                    "size": self.size, "grid_resolution": self.config.grid_resolution}, out / "field.pt")
+                    "size": self.size, "grid_resolution": self.field.density.shape[-1]}, out / "field.pt")
         (out / "novel_views").mkdir(exist_ok=True)
         import cv2
 
