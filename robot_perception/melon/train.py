@@ -49,6 +49,14 @@ class MelonConfig:
     tv_weight: float = 0.01
     init_spread: float = 1.0
     uniformity_weight: float = 0.0
+    # refinement after the MELON stage: per-image poses initialised from the encoder's chosen
+    # replicas, optimised with the field; every ``search_every`` steps each image may jump to a better
+    # candidate pose (longitude steps of 360/search_longitudes, latitude +-search_lat_deg)
+    refine_steps: int = 0
+    refine_pose_lr: float = 0.01
+    search_every: int = 150
+    search_longitudes: int = 12
+    search_lat_deg: float = 10.0
     seed: int = 0
     threads: int = 2
     save_every: int = 250
@@ -112,6 +120,9 @@ class MelonRun:
         self.step = 0
         self.history: list[dict] = []
         self.chosen_replica = torch.zeros(len(self.names), dtype=torch.long)  # last best replica per image
+        self.pose_lat: torch.nn.Parameter | None = None  # per-image poses of the refinement stage
+        self.pose_lon: torch.nn.Parameter | None = None
+        self.pose_optimizer = None
         self.state_path = Path(config.out) / "state.pt"
         if self.state_path.exists():
             self._resume()
@@ -172,6 +183,10 @@ class MelonRun:
         self.encoder.load_state_dict(state["encoder"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.step, self.history = state["step"], state["history"]
+        if state.get("pose_lat") is not None:
+            self.pose_lat = torch.nn.Parameter(state["pose_lat"])
+            self.pose_lon = torch.nn.Parameter(state["pose_lon"])
+            self.pose_optimizer = torch.optim.Adam([self.pose_lat, self.pose_lon], lr=self.config.refine_pose_lr)
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
 
@@ -181,6 +196,8 @@ class MelonRun:
         torch.save({"names": self.names, "field": self.field.state_dict(), "encoder": self.encoder.state_dict(),
                     "optimizer": self.optimizer.state_dict(), "step": self.step, "history": self.history,
                     "rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
+                    "pose_lat": None if self.pose_lat is None else self.pose_lat.detach(),
+                    "pose_lon": None if self.pose_lon is None else self.pose_lon.detach(),
                     "config": {k: str(v) for k, v in dataclasses.asdict(self.config).items()}}, tmp)
         tmp.replace(self.state_path)
 
@@ -220,16 +237,82 @@ class MelonRun:
         mse = float(best.mean().detach())
         return {"step": self.step, "loss": mse, "psnr_batch": -10 * math.log10(max(mse, 1e-12))}
 
+    @property
+    def total_steps(self) -> int:
+        return self.config.steps + self.config.refine_steps
+
+    def _start_refinement(self) -> None:
+        lat, lon = self.inferred_poses()
+        self.pose_lat = torch.nn.Parameter(torch.from_numpy(lat).float())
+        self.pose_lon = torch.nn.Parameter(torch.from_numpy(lon).float())
+        self.pose_optimizer = torch.optim.Adam([self.pose_lat, self.pose_lon], lr=self.config.refine_pose_lr)
+
+    def image_errors(self, idx: np.ndarray, pixels: torch.Tensor, lat: torch.Tensor, lon: torch.Tensor,
+                     jitter: bool) -> torch.Tensor:
+        """(B,) mean squared error of each image rendered from one pose each."""
+        cfg = self.config
+        target = self.targets()[idx][:, pixels[:, 0], pixels[:, 1]]
+        origins, directions = pixel_rays(lat, lon, cfg.radius, self.focal, self.size, pixels)
+        rgb = render_rays(self.field, origins, directions, cfg.radius, cfg.samples_per_ray, jitter=jitter)
+        return ((rgb - target) ** 2).mean(dim=(1, 2))
+
+    def search_poses(self) -> int:
+        """Move each image to its best candidate pose under the current field; returns how many moved."""
+        cfg = self.config
+        pixels = torch.from_numpy(self.rng.integers(0, self.size, (256, 2)))
+        d_lat = math.radians(cfg.search_lat_deg)
+        low, high = (math.radians(x) for x in cfg.lat_range_deg)
+        moved = 0
+        with torch.no_grad():
+            for i in range(len(self.names)):
+                lat0, lon0 = float(self.pose_lat[i]), float(self.pose_lon[i])
+                lats = [min(max(lat0 + k * d_lat, low), high) for k in (-1, 0, 1)]
+                cands = [(a, lon0 + 2 * math.pi * j / cfg.search_longitudes) for a in lats
+                         for j in range(cfg.search_longitudes)]
+                lat_c = torch.tensor([c[0] for c in cands])
+                lon_c = torch.tensor([c[1] for c in cands])
+                idx = np.full(len(cands), i)
+                errors = self.image_errors(idx, pixels, lat_c, lon_c, jitter=False)
+                current = cfg.search_longitudes  # middle latitude, longitude offset 0
+                best = int(errors.argmin())
+                if best != current and float(errors[best]) < 0.9 * float(errors[current]):
+                    self.pose_lat[i] = lat_c[best]
+                    self.pose_lon[i] = lon_c[best]
+                    moved += 1
+        return moved
+
+    def refine_step(self) -> dict:
+        cfg = self.config
+        if self.pose_lat is None:
+            self._start_refinement()
+        if (self.step - cfg.steps) % cfg.search_every == 0:
+            self.search_poses()
+        resolution = self.resolution_at(self.step)
+        if resolution != self.field.density.shape[-1]:
+            self._grow_field(resolution)
+        idx = self.rng.choice(len(self.names), size=min(cfg.batch_images, len(self.names)), replace=False)
+        pixels = torch.from_numpy(self.rng.integers(0, self.size, (cfg.rays_per_image, 2)))
+        errors = self.image_errors(idx, pixels, self.pose_lat[idx], self.pose_lon[idx], jitter=True)
+        loss = errors.mean() + cfg.tv_weight * self.field.total_variation()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.pose_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.pose_optimizer.step()
+        self.step += 1
+        mse = float(errors.mean().detach())
+        return {"step": self.step, "loss": mse, "psnr_batch": -10 * math.log10(max(mse, 1e-12))}
+
     def run(self, progress: bool = True) -> None:
         from tqdm import tqdm
 
         cfg = self.config
         start = time.perf_counter()
-        with tqdm(total=cfg.steps, initial=self.step, desc="melon", unit="step", disable=not progress) as bar:
-            while self.step < cfg.steps:
+        with tqdm(total=self.total_steps, initial=self.step, desc="melon", unit="step", disable=not progress) as bar:
+            while self.step < self.total_steps:
                 if cfg.minutes is not None and time.perf_counter() - start > cfg.minutes * 60:
                     break
-                record = self.train_step()
+                record = self.train_step() if self.step < cfg.steps else self.refine_step()
                 bar.update(1)
                 if self.step % 25 == 0:
                     self.history.append(record)
@@ -239,8 +322,12 @@ class MelonRun:
         self.save()
 
     def inferred_poses(self) -> tuple[np.ndarray, np.ndarray]:
-        """Per image: encoder pose moved to its best replica over the full image (radians)."""
+        """Per image: the refined pose, or else the encoder pose moved to its best replica over the
+        full image (radians)."""
         cfg = self.config
+        if self.pose_lat is not None:
+            lon = self.pose_lon.detach().numpy()
+            return self.pose_lat.detach().numpy().copy(), (lon + math.pi) % (2 * math.pi) - math.pi
         rows, cols = torch.meshgrid(torch.arange(0, self.size, 2), torch.arange(0, self.size, 2), indexing="ij")
         pixels = torch.stack([rows.ravel(), cols.ravel()], -1)
         lats, lons = [], []
