@@ -27,7 +27,7 @@ def run_one(obj, modulo, sigma, args, work: Path, docs: Path) -> dict:
                               seed=args.seed)
     start = time.perf_counter()
     run = MelonRun(MelonConfig(data / "images", work / f"run_{name}", modulo=modulo, steps=args.steps,
-                               seed=args.seed, threads=args.threads))
+                               refine_steps=args.refine_steps, seed=args.seed, threads=args.threads))
     run.run(progress=True)
     run.write_outputs()
     minutes = (time.perf_counter() - start) / 60
@@ -44,7 +44,8 @@ def run_one(obj, modulo, sigma, args, work: Path, docs: Path) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=3000)
+    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--refine-steps", type=int, default=6000)
     parser.add_argument("--views", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
@@ -58,7 +59,8 @@ def main() -> None:
     rows = [run_one(obj, n, s, args, work, docs) for g in groups for obj, n, s in RUNS[g]]
     az, dist = self_similarity("husky")
     lines = ["# MELON on PyBullet objects", "",
-             f"`python bench/melon_objects.py --steps {args.steps} --views {args.views}`: {args.views} unposed 64x64 "
+             f"`python bench/melon_objects.py --steps {args.steps} --refine-steps {args.refine_steps} "
+             f"--views {args.views}`: {args.views} unposed 64x64 "
              "training views per object (latitude 5-60 deg, random longitude), 8 held-out views; 2 CPU threads.",
              "Pose error is the mean angle between inferred and true camera directions after the best rotation "
              "about the up axis; PSNR is the field rendered at the held-out views' true poses.", "",

@@ -119,7 +119,8 @@ def _melon(args: argparse.Namespace) -> int:
 
     try:
         config = MelonConfig(Path(args.images), Path(args.out), radius=args.radius, fov_deg=args.fov_deg,
-                             modulo=args.modulo, steps=args.steps, seed=args.seed, threads=args.threads)
+                             modulo=args.modulo, steps=args.steps, refine_steps=args.refine_steps, seed=args.seed,
+                             threads=args.threads)
         run = MelonRun(config)
     except ValueError as exc:
         print(f"semloco melon: {exc}", file=sys.stderr)
@@ -174,7 +175,9 @@ def build_parser() -> argparse.ArgumentParser:
     melon.add_argument("--radius", type=float, default=3.0, help="camera distance from the object centre")
     melon.add_argument("--fov-deg", type=float, default=40.0, help="camera field of view, degrees")
     melon.add_argument("--modulo", type=int, default=2, help="N pseudo-symmetric replicas per pose (1, 2, 4)")
-    melon.add_argument("--steps", type=int, default=3000)
+    melon.add_argument("--steps", type=int, default=1500, help="MELON stage: encoder + modulo loss")
+    melon.add_argument("--refine-steps", type=int, default=6000,
+                       help="refinement stage: per-image poses with candidate search, and the field")
     melon.add_argument("--seed", type=int, default=0)
     melon.add_argument("--threads", type=int, default=2)
     melon.add_argument("--quiet", action="store_true")

@@ -115,7 +115,7 @@ def test_cli_on_a_tiny_case_resumes_and_writes_poses(tmp_path):
     out = tmp_path / "run"
     def cmd(steps):
         return [sys.executable, "-m", "semantic_locomotion.cli", "melon", "--images", str(data / "images"), "--out",
-                str(out), "--steps", str(steps), "--threads", "1", "--quiet"]
+                str(out), "--steps", str(steps), "--refine-steps", "10", "--threads", "1", "--quiet"]
 
     first = subprocess.run(cmd(20), capture_output=True, text=True, timeout=300)
     assert first.returncode == 0, first.stderr
@@ -125,7 +125,7 @@ def test_cli_on_a_tiny_case_resumes_and_writes_poses(tmp_path):
     assert len(list((out / "novel_views").glob("*.png"))) == 8
     more = subprocess.run(cmd(30), capture_output=True, text=True, timeout=300)
     assert more.returncode == 0, more.stderr
-    assert json.loads(more.stdout)["steps"] == 30  # resumed from step 20, not restarted
+    assert json.loads(more.stdout)["steps"] == 40  # 30 + 10 refinement, resumed from step 30
     bad = subprocess.run(cmd(1)[:5] + [str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "--images" in bad.stderr

@@ -36,7 +36,7 @@ class MelonConfig:
     radius: float = 3.0
     fov_deg: float = 40.0
     modulo: int = 2
-    steps: int = 3000
+    steps: int = 1500  # the MELON stage (encoder + modulo loss)
     lat_range_deg: tuple[float, float] = (0.0, 75.0)
     batch_images: int = 8
     rays_per_image: int = 384
@@ -48,11 +48,13 @@ class MelonConfig:
     encoder_lr: float = 1e-3
     tv_weight: float = 0.01
     init_spread: float = 1.0
-    uniformity_weight: float = 0.0
+    # our addition to MELON: keep the chosen cameras spread around the object (without it the
+    # grid field collapses every view onto one pose within a few hundred steps; see the issue notes)
+    uniformity_weight: float = 1.0
     # refinement after the MELON stage: per-image poses initialised from the encoder's chosen
     # replicas, optimised with the field; every ``search_every`` steps each image may jump to a better
     # candidate pose (longitude steps of 360/search_longitudes, latitude +-search_lat_deg)
-    refine_steps: int = 0
+    refine_steps: int = 6000
     refine_pose_lr: float = 0.01
     search_every: int = 150
     search_longitudes: int = 12
