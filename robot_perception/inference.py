@@ -2,8 +2,9 @@
 embedding out. Keeps the previous frame's labels as the next frame's prior (4th input channel).
 
 The checkpoint is verified (classes, input size, SHA-256) and, for the default ``onnx`` backend,
-exported to ONNX in memory and run with onnxruntime, which is several times faster than eager
-PyTorch on the CPU; ``tests/test_perception.py`` checks that both backends give the same output.
+exported to ONNX in memory and run with onnxruntime (the path that also serves deployments
+without PyTorch); ``tests/test_perception.py`` checks that both backends give the same output and
+``bench/perception_fps.py`` measures both (on the 2-core CI machine they are about equal).
 """
 
 from __future__ import annotations
