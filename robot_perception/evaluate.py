@@ -3,7 +3,7 @@
 Frames are processed in recording order, sequence by sequence, exactly as at run time: the first
 frame of a sequence has an empty prior, each later frame gets the model's own previous labels.
 
-    IoU per class, mIoU over the walkable classes
+    IoU per class (over classes present in the ground truth), mIoU over the walkable classes
     flicker   share of pixels whose predicted label changes between consecutive frames, among the
               pixels whose ground-truth label does not change
     depth     AbsRel = mean |d - d*| / d*, RMSE, delta<1.25 = share with max(d/d*, d*/d) < 1.25, over
@@ -58,7 +58,8 @@ def evaluate(checkpoint: str | Path, data: str | Path | FrameSet, backend: str =
         depth_count += int(valid.sum())
     intersection = np.diag(confusion).astype(float)
     union = confusion.sum(0) + confusion.sum(1) - np.diag(confusion)
-    iou = np.where(union > 0, intersection / np.maximum(union, 1), np.nan)
+    present = confusion.sum(1) > 0  # classes absent from the ground truth have no IoU (only false alarms)
+    iou = np.where(present, intersection / np.maximum(union, 1), np.nan)
     per_class = {name: (None if np.isnan(iou[k]) else float(iou[k])) for k, name in enumerate(frames.class_names)}
     walkable = [per_class[c] for c in WALKABLE_CLASSES if per_class.get(c) is not None]
     return {
@@ -71,6 +72,8 @@ def evaluate(checkpoint: str | Path, data: str | Path | FrameSet, backend: str =
         "miou_walkable": float(np.mean(walkable)) if walkable else None,
         "miou_all": float(np.nanmean(iou)),
         "pixel_accuracy": float(intersection.sum() / max(confusion.sum(), 1)),
+        "false_alarm_pixels_of_absent_classes": {name: int(confusion[:, k].sum()) for k, name in
+                                                 enumerate(frames.class_names) if not present[k]},
         "flicker": flicker_changed / max(flicker_total, 1),
         "depth_abs_rel": abs_rel / max(depth_count, 1),
         "depth_rmse_m": float(np.sqrt(sq_err / max(depth_count, 1))),
