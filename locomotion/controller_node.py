@@ -21,7 +21,6 @@ import sys
 import time
 
 import numpy as np
-import rclpy
 from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
@@ -33,6 +32,7 @@ from locomotion.controller import LocomotionController, load_controller_config
 from locomotion.kinematics import quaternion_to_rotation
 from locomotion.robot_model import MOTOR_NAMES, load_robot
 from locomotion.robot_state import GroundTruth
+from semantic_locomotion.ros_main import spin_node
 
 
 def fill_odometry(msg: Odometry, position, orientation_xyzw, linear_velocity_body, angular_velocity_body) -> None:
@@ -185,22 +185,7 @@ class ControllerNode(Node):
 
 
 def main(args=None) -> int:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = ControllerNode()
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"controller_node: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
+    return spin_node(ControllerNode, "controller_node", args)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-import rclpy
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
@@ -25,6 +24,7 @@ from robot_perception.pointcloud import CorridorConfig, corridor_obstacle, depth
 from robot_perception.ros_images import image_message, image_to_array, point_cloud_message
 from robot_perception.segmentation_node import default_checkpoint
 from sim.terrain import WALKABLE_CLASSES
+from semantic_locomotion.ros_main import spin_node
 
 
 class DepthNode(Node):
@@ -76,22 +76,7 @@ class DepthNode(Node):
 
 
 def main(args=None) -> int:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = DepthNode()
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    except ValueError as exc:
-        print(f"depth_node: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
+    return spin_node(DepthNode, "depth_node", args)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import rclpy
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import Image
@@ -25,6 +24,7 @@ from std_msgs.msg import Float32MultiArray, String
 from robot_perception.inference import ImageError, TerrainPerception
 from robot_perception.ros_images import image_message, image_to_array
 from sim.terrain import WALKABLE_CLASSES
+from semantic_locomotion.ros_main import spin_node
 
 
 def default_checkpoint() -> str:
@@ -71,22 +71,7 @@ class SegmentationNode(Node):
 
 
 def main(args=None) -> int:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = SegmentationNode()
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    except ValueError as exc:
-        print(f"segmentation_node: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
+    return spin_node(SegmentationNode, "segmentation_node", args)
 
 
 if __name__ == "__main__":

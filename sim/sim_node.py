@@ -18,7 +18,6 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-import rclpy
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import String
 
@@ -29,6 +28,7 @@ from sim.terrain import load_terrain_catalogue
 from sim.trail import load_trail
 from sim.trail_walk import SPAWN_X_M
 from sim.trail_world import TrailGround
+from semantic_locomotion.ros_main import spin_node
 
 
 def camera_info_message(frame: CameraFrame, stamp, frame_id: str) -> CameraInfo:
@@ -95,22 +95,7 @@ class SimNode(ControllerNode):
 
 
 def main(args=None) -> int:
-    rclpy.init(args=args)
-    node = None
-    try:
-        node = SimNode()
-        rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"sim_node: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        if node is not None:
-            node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
+    return spin_node(SimNode, "sim_node", args)
 
 
 if __name__ == "__main__":

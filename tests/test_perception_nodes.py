@@ -1,27 +1,8 @@
 """Segmentation and depth nodes over real rclpy/DDS: publish a camera image, receive labels and depth."""
 
-import os
-import random
-
 import numpy as np
-import pytest
 
-from tests.ros_helpers import isolated_ros_env, spin_until, start_node, stop_node
-
-DOMAIN_ID = 100 + random.Random(os.getpid() + 2).randrange(100)
-
-
-@pytest.fixture
-def ros_context(monkeypatch):
-    env = isolated_ros_env(DOMAIN_ID)
-    for key in ("ROS_AUTOMATIC_DISCOVERY_RANGE", "ROS_DOMAIN_ID", "RMW_IMPLEMENTATION"):
-        monkeypatch.setenv(key, env[key])
-    import rclpy
-
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    yield env, context
-    rclpy.shutdown(context=context)
+from tests.ros_helpers import spin_until, start_node, stop_node
 
 
 def camera_frame():

@@ -1,0 +1,28 @@
+"""The one `main()` every node of this package shares: init, spin, clean shutdown, clear errors."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+
+
+def spin_node(make_node: Callable[[], object], program: str, args: list[str] | None = None) -> int:
+    """Create the node with ``make_node`` and spin it until Ctrl-C; configuration errors exit 2."""
+    import rclpy
+
+    rclpy.init(args=args)
+    node = None
+    try:
+        node = make_node()
+        rclpy.spin(node)
+    except KeyboardInterrupt:
+        pass
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"{program}: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if node is not None:
+            node.destroy_node()
+        if rclpy.ok():
+            rclpy.shutdown()
+    return 0
