@@ -44,6 +44,21 @@ def leg_kinematics(robot: RobotDescription, sensors: SensorReadings):
     return feet, jac, kin.foot_velocities_in_base_frame(jac, dq)
 
 
+def estimated_state(rotation, position, linear_velocity, angular_velocity_body, kinematics) -> EstimatedState:
+    """An EstimatedState from a trunk state and the tick's (feet, Jacobians, foot velocities)."""
+    feet, jacobians, foot_velocities = kinematics
+    return EstimatedState(
+        rotation=rotation,
+        rpy=kin.rotation_to_rpy(rotation),
+        position=position,
+        linear_velocity=linear_velocity,
+        angular_velocity_body=angular_velocity_body,
+        foot_positions_body=feet,
+        foot_velocities_body=foot_velocities,
+        jacobians=jacobians,
+    )
+
+
 class KalmanStateEstimator:
     def __init__(self, robot: RobotDescription, config: EstimatorConfig | None = None):
         self.robot = robot
@@ -90,16 +105,8 @@ class KalmanStateEstimator:
             self.x = self.x + gain @ innovation
             self.P = (np.eye(4) - gain) @ self.P
         self.position_xy += self.x[:2] * dt
-        return EstimatedState(
-            rotation=rot,
-            rpy=kin.rotation_to_rpy(rot),
-            position=np.array([self.position_xy[0], self.position_xy[1], self.x[3]]),
-            linear_velocity=self.x[:3].copy(),
-            angular_velocity_body=omega_b,
-            foot_positions_body=feet,
-            foot_velocities_body=foot_vel,
-            jacobians=jac,
-        )
+        position = np.array([self.position_xy[0], self.position_xy[1], self.x[3]])
+        return estimated_state(rot, position, self.x[:3].copy(), omega_b, (feet, jac, foot_vel))
 
 
 class GroundTruthEstimator:
@@ -122,14 +129,10 @@ class GroundTruthEstimator:
         if ground_truth is None:
             raise ValueError("ground_truth: the ground-truth estimator needs the simulator's state")
         rot = kin.quaternion_to_rotation(ground_truth.orientation_xyzw)
-        feet, jac, foot_vel = leg_kinematics(self.robot, sensors)
-        return EstimatedState(
-            rotation=rot,
-            rpy=kin.rotation_to_rpy(rot),
-            position=np.asarray(ground_truth.position, dtype=float).copy(),
-            linear_velocity=np.asarray(ground_truth.linear_velocity, dtype=float).copy(),
-            angular_velocity_body=rot.T @ ground_truth.angular_velocity,
-            foot_positions_body=feet,
-            foot_velocities_body=foot_vel,
-            jacobians=jac,
+        return estimated_state(
+            rot,
+            np.asarray(ground_truth.position, dtype=float).copy(),
+            np.asarray(ground_truth.linear_velocity, dtype=float).copy(),
+            rot.T @ ground_truth.angular_velocity,
+            leg_kinematics(self.robot, sensors),
         )

@@ -15,14 +15,12 @@ import sys
 
 import numpy as np
 from rclpy.node import Node
-from rclpy.qos import QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import Float32
 
-from robot_perception.inference import ImageError, TerrainPerception
 from robot_perception.pointcloud import CorridorConfig, corridor_obstacle, depth_to_points
-from robot_perception.ros_images import image_message, image_to_array, point_cloud_message
-from robot_perception.segmentation_node import default_checkpoint
+from robot_perception.ros_images import image_message, point_cloud_message
+from robot_perception.node_setup import camera_qos, perceive, perception_from_parameters
 from sim.terrain import WALKABLE_CLASSES
 from semantic_locomotion.ros_main import spin_node
 
@@ -30,22 +28,15 @@ from semantic_locomotion.ros_main import spin_node
 class DepthNode(Node):
     def __init__(self):
         super().__init__("terrain_depth")
-        self.declare_parameter("checkpoint", "")  # "": the shipped models/terrain_net.pt
-        self.declare_parameter("backend", "onnx")
-        self.declare_parameter("threads", 2)
         self.declare_parameter("point_stride", 2)
         self.declare_parameter("corridor_half_width_m", CorridorConfig.half_width_m)
-        self.perception = TerrainPerception(self.get_parameter("checkpoint").value or default_checkpoint(),
-                                            backend=self.get_parameter("backend").value,
-                                            threads=int(self.get_parameter("threads").value))
+        self.perception = perception_from_parameters(self)
         self.corridor = CorridorConfig(half_width_m=float(self.get_parameter("corridor_half_width_m").value))
         self.stride = int(self.get_parameter("point_stride").value)
         self.walkable_ids = [self.perception.class_names.index(c) for c in WALKABLE_CLASSES]
         self.intrinsics = None
-        sensor_qos = QoSProfile(depth=2, reliability=qos_profile_sensor_data.reliability,
-                                history=qos_profile_sensor_data.history)
-        self.create_subscription(Image, "camera/image_raw", self.on_image, sensor_qos)
-        self.create_subscription(CameraInfo, "camera/camera_info", self.on_info, sensor_qos)
+        self.create_subscription(Image, "camera/image_raw", self.on_image, camera_qos())
+        self.create_subscription(CameraInfo, "camera/camera_info", self.on_info, camera_qos())
         self.depth_pub = self.create_publisher(Image, "perception/depth", 5)
         self.points_pub = self.create_publisher(PointCloud2, "perception/points", 5)
         self.obstacle_pub = self.create_publisher(Float32, "perception/obstacle_distance", 5)
@@ -54,10 +45,8 @@ class DepthNode(Node):
         self.intrinsics = np.array(msg.k, dtype=float).reshape(3, 3)
 
     def on_image(self, msg: Image) -> None:
-        try:
-            out = self.perception.process(image_to_array(msg))
-        except ImageError as exc:
-            self.get_logger().error(f"camera/image_raw: {exc}", throttle_duration_sec=5.0)
+        out = perceive(self, self.perception, msg)
+        if out is None:
             return
         stamp, frame = msg.header.stamp, msg.header.frame_id
         self.depth_pub.publish(image_message(out.depth_m, "32FC1", stamp, frame))

@@ -13,27 +13,16 @@ Run here without `ros2 run`: python -m robot_perception.segmentation_node
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 from rclpy.node import Node
-from rclpy.qos import QoSProfile, qos_profile_sensor_data
 from sensor_msgs.msg import Image
 from std_msgs.msg import Float32MultiArray, String
 
-from robot_perception.inference import ImageError, TerrainPerception
-from robot_perception.ros_images import image_message, image_to_array
+from robot_perception.node_setup import camera_qos, perceive, perception_from_parameters
+from robot_perception.ros_images import image_message
 from sim.terrain import WALKABLE_CLASSES
 from semantic_locomotion.ros_main import spin_node
-
-
-def default_checkpoint() -> str:
-    """models/terrain_net.pt of the source checkout, else of the installed package share."""
-    for base in (Path(__file__).resolve().parents[1], Path(sys.prefix) / "share" / "semantic_locomotion"):
-        candidate = base / "models" / "terrain_net.pt"
-        if candidate.is_file():
-            return str(candidate)
-    return "models/terrain_net.pt"
 
 
 def terrain_ahead(labels: np.ndarray, class_names: tuple[str, ...]) -> str:
@@ -46,24 +35,15 @@ def terrain_ahead(labels: np.ndarray, class_names: tuple[str, ...]) -> str:
 class SegmentationNode(Node):
     def __init__(self):
         super().__init__("terrain_segmentation")
-        self.declare_parameter("checkpoint", "")  # "": the shipped models/terrain_net.pt
-        self.declare_parameter("backend", "onnx")
-        self.declare_parameter("threads", 2)
-        self.perception = TerrainPerception(self.get_parameter("checkpoint").value or default_checkpoint(),
-                                            backend=self.get_parameter("backend").value,
-                                            threads=int(self.get_parameter("threads").value))
-        sensor_qos = QoSProfile(depth=2, reliability=qos_profile_sensor_data.reliability,
-                                history=qos_profile_sensor_data.history)
-        self.create_subscription(Image, "camera/image_raw", self.on_image, sensor_qos)
+        self.perception = perception_from_parameters(self)
+        self.create_subscription(Image, "camera/image_raw", self.on_image, camera_qos())
         self.labels_pub = self.create_publisher(Image, "perception/labels", 5)
         self.embedding_pub = self.create_publisher(Float32MultiArray, "perception/embedding", 5)
         self.terrain_pub = self.create_publisher(String, "perception/terrain_ahead", 5)
 
     def on_image(self, msg: Image) -> None:
-        try:
-            out = self.perception.process(image_to_array(msg))
-        except ImageError as exc:
-            self.get_logger().error(f"camera/image_raw: {exc}", throttle_duration_sec=5.0)
+        out = perceive(self, self.perception, msg)
+        if out is None:
             return
         self.labels_pub.publish(image_message(out.labels, "mono8", msg.header.stamp, msg.header.frame_id))
         self.embedding_pub.publish(Float32MultiArray(data=[float(x) for x in out.embedding]))

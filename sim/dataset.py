@@ -37,7 +37,8 @@ from locomotion.robot_model import load_robot
 from sim.camera import IGNORE_LABEL, Camera, CameraConfig, load_camera_config
 from sim.terrain import load_terrain_catalogue
 from sim.trail import Trail, random_trail
-from sim.trail_walk import SPAWN_X_M, STAND_S, lane_keeping_yaw_rate
+from sim.trail_walk import SPAWN_X_M, lane_keeping_yaw_rate
+from sim.walk import has_fallen, stand_up
 from sim.trail_world import TrailGround
 from sim.world import SimWorld, load_sim_config
 
@@ -120,11 +121,7 @@ def drive_trail(trail: Trail, trail_seed: int, frames_wanted: int, camera_config
     with SimWorld(robot, load_sim_config(), seed=trail_seed, ground=ground, spawn_xy=(SPAWN_X_M, 0.0)) as world:
         camera = Camera(world.client, camera_config, ground.body_labels, catalogue.label_id("sky"),
                         lighting_seed=trail_seed)
-        sensors = world.sensors()
-        controller.reset(sensors)
-        for _ in range(int(STAND_S / world.dt)):
-            world.step(controller.update(sensors, world.ground_truth()))
-            sensors = world.sensors()
+        sensors = stand_up(world, controller)
         period = 1.0 / camera_config.rate_hz
         n_bursts = int(np.ceil(frames_wanted / BURST_FRAMES))
         spacing = max(BURST_FRAMES * period, trail.length_m / PLANNING_SPEED_MPS / n_bursts)
@@ -136,8 +133,7 @@ def drive_trail(trail: Trail, trail_seed: int, frames_wanted: int, camera_config
             x = truth.position[0]
             if x >= trail.length_m:
                 break
-            rpy = kin.rotation_to_rpy(kin.quaternion_to_rotation(truth.orientation_xyzw))
-            if truth.position[2] - ground.height_at(x) < 0.12 or np.max(np.abs(rpy[:2])) > 1.0:
+            if has_fallen(truth, ground.height_at(x)):
                 fell = True
                 break
             index = ground.segment_index(x)
@@ -158,6 +154,7 @@ def drive_trail(trail: Trail, trail_seed: int, frames_wanted: int, camera_config
                 else:
                     burst, in_burst = burst + 1, 0
                     next_frame += spacing - (BURST_FRAMES - 1) * period
+            rpy = kin.rotation_to_rpy(kin.quaternion_to_rotation(truth.orientation_xyzw))
             yaw_rate = lane_keeping_yaw_rate(truth.position[1], rpy[2], speed)
             controller.set_command(VelocityCommand(speed, 0.0, yaw_rate), sensors.time_s)
             world.step(controller.update(sensors, truth))

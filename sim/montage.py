@@ -11,6 +11,7 @@ from sim.camera import IGNORE_LABEL, Camera, CameraFrame, load_camera_config
 from sim.terrain import load_terrain_catalogue
 from sim.trail import Trail, TrailSegment
 from sim.trail_world import TrailGround
+from sim.world import BoundClient
 
 # display colours for label masks, by class name
 CLASS_COLOURS = {
@@ -35,8 +36,7 @@ def render_class_view(terrain: str, seed: int = 0) -> CameraFrame:
     ground = TrailGround(trail)
     client = pybullet.connect(pybullet.DIRECT)
     try:
-        bound = _Bound(client)
-        ground.build(bound)
+        ground.build(BoundClient(client))
         camera = Camera(client, load_camera_config(), ground.body_labels, catalogue.label_id("sky"),
                         lighting_seed=seed)
         position = np.array([1.0, 0.0, ground.height_at(1.0) + 0.30])
@@ -44,15 +44,6 @@ def render_class_view(terrain: str, seed: int = 0) -> CameraFrame:
     finally:
         pybullet.disconnect(client)
         ground.close()
-
-
-class _Bound:
-    def __init__(self, client):
-        self.client = client
-
-    def __getattr__(self, name):
-        fn = getattr(pybullet, name)
-        return lambda *a, **k: fn(*a, physicsClientId=self.client, **k)
 
 
 def make_montage(out: str | Path, seed: int = 0) -> Path:

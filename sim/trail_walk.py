@@ -19,9 +19,9 @@ from locomotion.gait import GaitParameters
 from locomotion.robot_model import load_robot
 from sim.trail import Trail
 from sim.trail_world import TrailGround
+from sim.walk import has_fallen, stand_up
 from sim.world import SimWorld, load_sim_config
 
-STAND_S = 1.5
 SPAWN_X_M = 0.3
 
 
@@ -56,22 +56,18 @@ def walk_trail_with_skill(trail: Trail, gait: GaitParameters, speed_mps: float, 
     limit_s = max(min_time_s, time_limit_factor * trail.length_m / max(speed_mps, 0.05))
     wall0 = time.perf_counter()
     with SimWorld(robot, load_sim_config(), seed=seed, ground=ground, spawn_xy=(SPAWN_X_M, 0.0)) as world:
-        sensors = world.sensors()
-        controller.reset(sensors)
-        for _ in range(int(STAND_S / world.dt)):
-            world.step(controller.update(sensors, world.ground_truth()))
-            sensors = world.sensors()
+        sensors = stand_up(world, controller)
         controller.set_gait(gait)
         start_x, t_walk, fell, max_offset = world.ground_truth().position[0], 0.0, False, 0.0
         while t_walk < limit_s:
             truth = world.ground_truth()
-            rpy = kin.rotation_to_rpy(kin.quaternion_to_rotation(truth.orientation_xyzw))
-            if truth.position[2] - ground.height_at(truth.position[0]) < 0.12 or np.max(np.abs(rpy[:2])) > 1.0:
+            if has_fallen(truth, ground.height_at(truth.position[0])):
                 fell = True
                 break
             if truth.position[0] >= trail.length_m:
                 break
             max_offset = max(max_offset, abs(truth.position[1]))
+            rpy = kin.rotation_to_rpy(kin.quaternion_to_rotation(truth.orientation_xyzw))
             yaw_rate = lane_keeping_yaw_rate(truth.position[1], rpy[2], speed_mps)
             controller.set_command(VelocityCommand(speed_mps, 0.0, yaw_rate), sensors.time_s)
             world.step(controller.update(sensors, truth))

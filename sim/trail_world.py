@@ -83,8 +83,10 @@ class TrailGround:
         self.texture_dir = Path(texture_dir or self._texture_tmp.name)
         self.segments = self._layout()
         self.body_labels: dict[int, int] = {}  # PyBullet body id -> class label id
-        starts = np.array([s.x_start for s in self.segments])
-        self._starts = starts
+        # per-segment arrays for the per-physics-step queries (foot drag)
+        self._starts = np.array([s.x_start for s in self.segments])
+        self._h_starts = np.array([s.h_start for s in self.segments])
+        self._slopes = np.array([s.slope for s in self.segments])
         self._layers = [self.catalogue.walkable[s.terrain].drag_layer for s in self.segments]
 
     # --- geometry ------------------------------------------------------------------------------
@@ -105,15 +107,11 @@ class TrailGround:
         return int(np.clip(np.searchsorted(self._starts, x, side="right") - 1, 0, len(self.segments) - 1))
 
     def height_at(self, x: float, y: float = 0.0) -> float:
-        seg = self.segments[self.segment_index(x)]
-        return seg.h_start + (x - seg.x_start) * seg.slope
+        return float(self.heights_at(np.asarray(x, dtype=float)))
 
     def heights_at(self, x: np.ndarray) -> np.ndarray:
         idx = np.clip(np.searchsorted(self._starts, x, side="right") - 1, 0, len(self.segments) - 1)
-        h0 = np.array([self.segments[i].h_start for i in idx])
-        x0 = self._starts[idx]
-        slope = np.array([self.segments[i].slope for i in idx])
-        return h0 + (x - x0) * slope
+        return self._h_starts[idx] + (x - self._starts[idx]) * self._slopes[idx]
 
     def terrain_at(self, x: float) -> str:
         return self.segments[self.segment_index(x)].terrain

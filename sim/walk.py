@@ -13,10 +13,29 @@ from locomotion import kinematics as kin
 from locomotion.commands import VelocityCommand
 from locomotion.controller import ControllerConfig, LocomotionController, load_controller_config
 from locomotion.robot_model import RobotDescription, load_robot
+from locomotion.robot_state import SensorReadings
 from sim.world import SimConfig, SimWorld, load_sim_config
 
 SETTLE_S = 2.0
 STAND_S = 1.5  # stand-up (1 s) plus half a second of standing before the command
+MIN_TRUNK_HEIGHT_M = 0.12  # below this above the ground, or tilted past MAX_TILT_RAD, the robot fell
+MAX_TILT_RAD = 1.0
+
+
+def has_fallen(truth, ground_height_m: float = 0.0) -> bool:
+    """Whether the simulator's trunk state is a fall (too low over the ground or tipped over)."""
+    rpy = kin.rotation_to_rpy(kin.quaternion_to_rotation(truth.orientation_xyzw))
+    return bool(truth.position[2] - ground_height_m < MIN_TRUNK_HEIGHT_M or np.max(np.abs(rpy[:2])) > MAX_TILT_RAD)
+
+
+def stand_up(world, controller) -> SensorReadings:
+    """Reset the controller and run it for STAND_S (stand up, then stand); returns the last readings."""
+    sensors = world.sensors()
+    controller.reset(sensors)
+    for _ in range(int(STAND_S / world.dt)):
+        world.step(controller.update(sensors, world.ground_truth()))
+        sensors = world.sensors()
+    return sensors
 
 
 @dataclasses.dataclass
@@ -109,7 +128,7 @@ def run_walk(
                 log["v_est_err"].append(float(np.linalg.norm(est.linear_velocity - v)) if est is not None else np.nan)
                 log["height"].append(truth.position[2])
                 log["tilt"].append(float(np.max(np.abs(rpy[:2]))))
-                if truth.position[2] < 0.12 or np.max(np.abs(rpy[:2])) > 1.0:
+                if has_fallen(truth):
                     fell = True
                     break
             if progress is not None:

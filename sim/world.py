@@ -60,7 +60,7 @@ class SimWorld:
         self.client = pybullet.connect(mode)
         if self.client < 0:
             raise RuntimeError("could not connect to PyBullet" + (" (GUI needs a display)" if self.config.gui else ""))
-        self._p = _Bound(self.client)
+        self._p = BoundClient(self.client)
         self._build()
 
     # --- construction ----------------------------------------------------------------------------
@@ -198,7 +198,7 @@ class SimWorld:
         )
 
 
-class _Bound:
+class BoundClient:
     """pybullet functions with this world's physicsClientId filled in."""
 
     def __init__(self, client: int):

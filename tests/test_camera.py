@@ -8,18 +8,10 @@ from sim.camera import IGNORE_LABEL, Camera, camera_pose, depth_from_buffer, loa
 from sim.terrain import load_terrain_catalogue
 from sim.trail import Trail, TrailSegment
 from sim.trail_world import TrailGround
+from sim.world import BoundClient
 
 CATALOGUE = load_terrain_catalogue()
 CONFIG = load_camera_config()
-
-
-class Bound:
-    def __init__(self, client):
-        self.client = client
-
-    def __getattr__(self, name):
-        fn = getattr(pybullet, name)
-        return lambda *a, **k: fn(*a, physicsClientId=self.client, **k)
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +19,7 @@ def asphalt_scene():
     trail = Trail("flat", 5, (TrailSegment("asphalt", 20.0),))
     ground = TrailGround(trail)
     client = pybullet.connect(pybullet.DIRECT)
-    ground.build(Bound(client))
+    ground.build(BoundClient(client))
     camera = Camera(client, CONFIG, ground.body_labels, CATALOGUE.label_id("sky"))
     position = np.array([1.0, 0.0, 0.30])
     frame = camera.render(position, np.array([0.0, 0.0, 0.0, 1.0]), 0.0)

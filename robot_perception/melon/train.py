@@ -115,10 +115,7 @@ class MelonRun:
         self._targets = {}
         self.encoder = PoseEncoder(tuple(math.radians(x) for x in config.lat_range_deg),
                                    init_spread=config.init_spread)
-        self.optimizer = torch.optim.Adam([
-            {"params": self.field.parameters(), "lr": config.field_lr},
-            {"params": self.encoder.parameters(), "lr": config.encoder_lr},
-        ])
+        self.optimizer = self._make_optimizer()
         self.step = 0
         self.history: list[dict] = []
         self.chosen_replica = torch.zeros(len(self.names), dtype=torch.long)  # last best replica per image
@@ -128,6 +125,12 @@ class MelonRun:
         self.state_path = Path(config.out) / "state.pt"
         if self.state_path.exists():
             self._resume()
+
+    def _make_optimizer(self) -> torch.optim.Adam:
+        return torch.optim.Adam([
+            {"params": self.field.parameters(), "lr": self.config.field_lr},
+            {"params": self.encoder.parameters(), "lr": self.config.encoder_lr},
+        ])
 
     def resolution_at(self, step: int) -> int:
         resolution = self.config.grid_resolution
@@ -160,10 +163,7 @@ class MelonRun:
         self.field.density.data.copy_(density)
         self.field.colour.data.copy_(colour)
         encoder_state = self.optimizer.state_dict()["state"]
-        self.optimizer = torch.optim.Adam([
-            {"params": self.field.parameters(), "lr": self.config.field_lr},
-            {"params": self.encoder.parameters(), "lr": self.config.encoder_lr},
-        ])
+        self.optimizer = self._make_optimizer()
         # keep the encoder's Adam moments; the field's restart at the new resolution
         new_state = self.optimizer.state_dict()
         n_field = len(list(self.field.parameters()))
@@ -177,18 +177,13 @@ class MelonRun:
         resolution = state["field"]["density"].shape[-1]
         if resolution != self.field.density.shape[-1]:
             self.field = GridField(resolution, self.field.bound)
-            self.optimizer = torch.optim.Adam([
-                {"params": self.field.parameters(), "lr": self.config.field_lr},
-                {"params": self.encoder.parameters(), "lr": self.config.encoder_lr},
-            ])
+            self.optimizer = self._make_optimizer()
         self.field.load_state_dict(state["field"])
         self.encoder.load_state_dict(state["encoder"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.step, self.history = state["step"], state["history"]
         if state.get("pose_lat") is not None:
-            self.pose_lat = torch.nn.Parameter(state["pose_lat"])
-            self.pose_lon = torch.nn.Parameter(state["pose_lon"])
-            self.pose_optimizer = torch.optim.Adam([self.pose_lat, self.pose_lon], lr=self.config.refine_pose_lr)
+            self._set_refined_poses(state["pose_lat"], state["pose_lon"])
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
 
@@ -245,8 +240,11 @@ class MelonRun:
 
     def _start_refinement(self) -> None:
         lat, lon = self.inferred_poses()
-        self.pose_lat = torch.nn.Parameter(torch.from_numpy(lat).float())
-        self.pose_lon = torch.nn.Parameter(torch.from_numpy(lon).float())
+        self._set_refined_poses(torch.from_numpy(lat).float(), torch.from_numpy(lon).float())
+
+    def _set_refined_poses(self, lat: torch.Tensor, lon: torch.Tensor) -> None:
+        self.pose_lat = torch.nn.Parameter(lat)
+        self.pose_lon = torch.nn.Parameter(lon)
         self.pose_optimizer = torch.optim.Adam([self.pose_lat, self.pose_lon], lr=self.config.refine_pose_lr)
 
     def image_errors(self, idx: np.ndarray, pixels: torch.Tensor, lat: torch.Tensor, lon: torch.Tensor,
