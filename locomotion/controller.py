@@ -44,6 +44,15 @@ class ControllerConfig:
     command_timeout_s: float = 0.5  # a command older than this is replaced by zero velocity
     lost_contact_delay_s: float = 0.02
     early_contact_min_progress: float = 0.5
+    # Integral action on the forward speed: unmodelled resistance (grass stems, mud) makes the
+    # robot fall short of the command; the MPC and foot placement are given the command plus
+    # gain * integral of the (estimated) speed error, clipped to speed_integral_limit_mps.
+    speed_integral_gain: float = 0.0  # 1/s; 0 disables
+    speed_integral_limit_mps: float = 0.3
+    speed_integral_deadband_mps: float = 0.0  # errors within this are the estimator's, not the terrain's
+    # the limit tapers linearly to zero between these commanded speeds: resistance matters at walking
+    # speeds, while at running speeds the velocity estimate's bias would be integrated instead
+    speed_integral_taper_mps: tuple[float, float] = (1.0, 1.4)
     stand_up: StandUpConfig = dataclasses.field(default_factory=StandUpConfig)
     mpc: MpcConfig = dataclasses.field(default_factory=MpcConfig)
     swing: SwingConfig = dataclasses.field(default_factory=SwingConfig)
@@ -117,6 +126,7 @@ class LocomotionController:
         self.last_command_time = -np.inf
         self.lost_contact_time = np.zeros(4)
         self.early_contact = np.zeros(4, dtype=bool)
+        self.speed_bias = 0.0
         self._started = True
 
     def set_command(self, command: VelocityCommand, t: float) -> VelocityCommand:
@@ -182,6 +192,17 @@ class LocomotionController:
                 self.events.record("stale_command", f"no command for {cfg.command_timeout_s} s; stopping")
             self.commands.target = np.zeros(3)
         command = self.commands.update(dt)
+        if cfg.speed_integral_gain > 0:
+            if abs(command.forward_mps) < 0.05:
+                self.speed_bias = 0.0
+            else:
+                error = command.forward_mps - float(state.linear_velocity_body[0])
+                error = float(np.sign(error) * max(abs(error) - cfg.speed_integral_deadband_mps, 0.0))
+                low, high = cfg.speed_integral_taper_mps
+                limit = cfg.speed_integral_limit_mps * float(np.clip((high - abs(command.forward_mps)) / (high - low),
+                                                                     0.0, 1.0))
+                self.speed_bias = float(np.clip(self.speed_bias + cfg.speed_integral_gain * error * dt, -limit, limit))
+            command = dataclasses.replace(command, forward_mps=command.forward_mps + self.speed_bias)
         self.gait.update(dt)
         gait = self.gait
 

@@ -3,7 +3,8 @@
 The torque loop (500 Hz) stays in this process with the robot interface (PyBullet here, the
 robot's driver on hardware); everything above it crosses DDS:
 
-    subscribes  cmd_vel (geometry_msgs/Twist, yaw-aligned body frame), gait (std_msgs/String: preset name)
+    subscribes  cmd_vel (geometry_msgs/Twist, yaw-aligned body frame), gait (std_msgs/String: preset name),
+                gait/params (std_msgs/Float64MultiArray: a gait, layout gait_selector_node.GAIT_FIELDS)
     publishes   joint_states (sensor_msgs/JointState, Unitree names, rad, rad/s, N m)
                 imu/data (sensor_msgs/Imu, frame base_link)
                 odom (nav_msgs/Odometry, odom -> base_link, estimated; twist in base_link)
@@ -25,7 +26,7 @@ from geometry_msgs.msg import Twist
 from nav_msgs.msg import Odometry
 from rclpy.node import Node
 from sensor_msgs.msg import Imu, JointState
-from std_msgs.msg import String
+from std_msgs.msg import Float64MultiArray, String
 
 from locomotion.commands import VelocityCommand
 from locomotion.controller import LocomotionController, load_controller_config
@@ -83,6 +84,7 @@ class ControllerNode(Node):
         self.status_pub = self.create_publisher(String, "controller/status", 10)
         self.create_subscription(Twist, "cmd_vel", self.on_cmd_vel, 10)
         self.create_subscription(String, "gait", self.on_gait, 10)
+        self.create_subscription(Float64MultiArray, "gait/params", self.on_gait_params, 10)
 
         period = 1.0 / float(gp("publish_rate_hz"))
         self.steps_per_tick = max(1, round(period / self.world.dt))
@@ -117,6 +119,18 @@ class ControllerNode(Node):
                 self.controller.set_gait(msg.data)
         except ValueError as exc:
             self.get_logger().error(str(exc))
+
+    def on_gait_params(self, msg: Float64MultiArray) -> None:
+        from locomotion.gait_selector_node import gait_from_message
+
+        try:
+            gait = gait_from_message(msg)
+        except ValueError as exc:
+            self.get_logger().error(str(exc), throttle_duration_sec=5.0)
+            return
+        self.walk_gait = gait
+        if self.walking:
+            self.controller.set_gait(gait)
 
     def on_tick(self) -> None:
         if self.real_time_factor > 0:

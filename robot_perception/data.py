@@ -42,6 +42,18 @@ class FrameSet:
         return i - 1 if i > 0 and self.trail[i - 1] == self.trail[i] else None
 
 
+def concatenate_frames(sets: list[FrameSet]) -> FrameSet:
+    """One FrameSet from several datasets (same classes required); sequences stay apart."""
+    if any(s.class_names != sets[0].class_names for s in sets):
+        raise ValueError("--data: the datasets have different class lists; they cannot be mixed")
+    offsets = np.cumsum([0] + [int(s.trail.max()) + 1 for s in sets[:-1]])
+    return FrameSet(np.concatenate([s.rgb for s in sets]), np.concatenate([s.labels for s in sets]),
+                    np.concatenate([s.depth for s in sets]),
+                    np.concatenate([s.trail + o for s, o in zip(sets, offsets)]), sets[0].class_names,
+                    {"parts": [s.card for s in sets], "seed": [s.card.get("seed") for s in sets],
+                     "trail_seeds": [seed for s in sets for seed in s.card.get("trail_seeds", [])]})
+
+
 def load_frames(folder: str | Path, limit: int | None = None) -> FrameSet:
     from sim.dataset import read_index
 

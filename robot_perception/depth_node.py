@@ -18,7 +18,7 @@ from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import Float32
 
-from robot_perception.pointcloud import CorridorConfig, corridor_obstacle, depth_to_points
+from robot_perception.pointcloud import CorridorConfig, depth_to_points, obstacle_distance
 from robot_perception.ros_images import image_message, point_cloud_message
 from robot_perception.node_setup import camera_qos, perceive, perception_from_parameters
 from sim.terrain import WALKABLE_CLASSES
@@ -53,14 +53,10 @@ class DepthNode(Node):
         if self.intrinsics is None:
             self.get_logger().warning("no camera/camera_info yet; point cloud skipped", once=True)
             return
-        points, pixels = depth_to_points(out.depth_m, self.intrinsics, self.stride)
+        points, _ = depth_to_points(out.depth_m, self.intrinsics, self.stride)
         self.points_pub.publish(point_cloud_message(points, stamp, frame))
-        walkable = np.isin(out.labels[pixels[:, 0], pixels[:, 1]], self.walkable_ids)
-        try:
-            report = corridor_obstacle(points, walkable, self.corridor)
-            distance = float("inf") if report.distance_m is None else report.distance_m
-        except ValueError:
-            distance = float("nan")  # no ground in view: unknown
+        distance = obstacle_distance(out.depth_m, out.labels, self.intrinsics, self.walkable_ids, self.corridor,
+                                     self.stride)
         self.obstacle_pub.publish(Float32(data=distance))
 
 

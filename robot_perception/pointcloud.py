@@ -76,3 +76,16 @@ def corridor_obstacle(points: np.ndarray, walkable: np.ndarray, config: Corridor
     if hit.sum() < config.min_points:
         return ObstacleReport(None, int(hit.sum()), normal)
     return ObstacleReport(float(np.percentile(along[hit], 5)), int(hit.sum()), normal)
+
+
+def obstacle_distance(depth_m: np.ndarray, labels: np.ndarray, intrinsics: np.ndarray, walkable_ids: list[int],
+                      config: CorridorConfig = CorridorConfig(), stride: int = 2) -> float:
+    """Metres to the nearest obstacle in the corridor from a depth image and its labels:
+    inf when the corridor is clear, NaN when no ground is in view (unknown)."""
+    points, pixels = depth_to_points(depth_m, intrinsics, stride)
+    walkable = np.isin(labels[pixels[:, 0], pixels[:, 1]], walkable_ids)
+    try:
+        report = corridor_obstacle(points, walkable, config)
+    except ValueError:
+        return float("nan")
+    return float("inf") if report.distance_m is None else report.distance_m

@@ -20,15 +20,15 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from robot_perception.checkpoint import save_checkpoint
-from robot_perception.data import FrameSet, load_frames, training_sample, valid_depth
+from robot_perception.checkpoint import load_checkpoint, save_checkpoint
+from robot_perception.data import FrameSet, concatenate_frames, load_frames, training_sample, valid_depth
 from robot_perception.model import MAX_DEPTH_M, MIN_DEPTH_M, TerrainNet, previous_mask_channel
 from sim.camera import IGNORE_LABEL
 
 
 @dataclasses.dataclass
 class TrainConfig:
-    data: Path
+    data: Path | tuple[Path, ...]  # one dataset folder, or several to train on together
     out: Path = Path("models/terrain_net.pt")
     use_previous_mask: bool = True
     minutes: float = 30.0
@@ -41,6 +41,7 @@ class TrainConfig:
     seed: int = 0
     save_every: int = 200
     command: str = ""
+    init: Path | None = None  # start from this checkpoint's weights (fine-tuning) instead of noise
 
 
 def to_batch(samples, num_classes: int, use_prior: bool):
@@ -70,11 +71,19 @@ def train(config: TrainConfig, frames: FrameSet | None = None, progress: bool = 
     from tqdm import tqdm
 
     torch.set_num_threads(config.threads)
-    frames = frames or load_frames(config.data)
+    if frames is None:
+        folders = config.data if isinstance(config.data, tuple) else (config.data,)
+        frames = concatenate_frames([load_frames(f) for f in folders]) if len(folders) > 1 else load_frames(folders[0])
     num_classes = len(frames.class_names)
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
     model = TerrainNet(num_classes, config.use_previous_mask)
+    if config.init is not None:
+        initial, header = load_checkpoint(config.init, expected_classes=frames.class_names)
+        if bool(header["use_previous_mask"]) != config.use_previous_mask:
+            raise ValueError(f"--init: {config.init} has use_previous_mask={header['use_previous_mask']}, "
+                             f"but this run has {config.use_previous_mask}")
+        model.load_state_dict(initial.state_dict())
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     out = Path(config.out)
     resume_path = out.with_name(out.name + ".resume.pt")
@@ -137,6 +146,7 @@ def train(config: TrainConfig, frames: FrameSet | None = None, progress: bool = 
     digest = save_checkpoint(out, model, frames.class_names, frames.rgb.shape[1:3], extra={
         "trained_steps": step, "train_minutes": round(elapsed / 60, 1), "batch_size": config.batch_size,
         "train_data": str(config.data), "train_data_seed": frames.card.get("seed"),
+        "init": str(config.init) if config.init else None,
         "train_trail_seeds": frames.card.get("trail_seeds"), "train_frames": len(frames),
         "command": config.command,
     })

@@ -55,7 +55,7 @@ def _dataset(args: argparse.Namespace) -> int:
         print("semloco dataset: --trails and --frames-per-trail must be at least 1", file=sys.stderr)
         return 2
     request = DatasetRequest(Path(args.out), args.trails, args.frames_per_trail, args.seed,
-                             command="semloco " + " ".join(sys.argv[1:]))
+                             command="semloco " + " ".join(sys.argv[1:]), boulders=args.boulders)
     try:
         with tqdm(total=args.trails * args.frames_per_trail, unit="frame", desc="dataset",
                   disable=args.quiet) as bar:
@@ -78,12 +78,15 @@ def _montage(args: argparse.Namespace) -> int:
 def _train_perception(args: argparse.Namespace) -> int:
     from robot_perception.train import TrainConfig, train
 
-    if not Path(args.data).is_dir():
-        print(f"semloco train perception: --data: {args.data} is not a folder", file=sys.stderr)
-        return 2
-    config = TrainConfig(Path(args.data), Path(args.out), not args.no_previous_mask, args.minutes, args.max_steps,
-                         args.batch_size, threads=args.threads, seed=args.seed,
-                         command="semloco " + " ".join(sys.argv[1:]))
+    for folder in args.data:
+        if not Path(folder).is_dir():
+            print(f"semloco train perception: --data: {folder} is not a folder", file=sys.stderr)
+            return 2
+    data = tuple(Path(f) for f in args.data)
+    config = TrainConfig(data if len(data) > 1 else data[0], Path(args.out), not args.no_previous_mask, args.minutes,
+                         args.max_steps, args.batch_size, learning_rate=args.learning_rate, threads=args.threads,
+                         seed=args.seed, command="semloco " + " ".join(sys.argv[1:]),
+                         init=Path(args.init) if args.init else None)
     try:
         report = train(config, progress=not args.quiet)
     except (FileNotFoundError, ValueError) as exc:
@@ -112,6 +115,119 @@ def _eval_perception(args: argparse.Namespace) -> int:
     summary = {k: v for k, v in report.items() if k != "confusion"}
     print(json.dumps(summary, indent=2))
     return 0
+
+
+def _trail(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from sim.trail import load_trail
+    from sim.trail_report import plot_run, write_samples
+    from sim.trail_run import TrailRunRequest, run_trail
+
+    trail = load_trail(args.trail)
+    request = TrailRunRequest(trail, args.policy, args.seed, args.gui,
+                              Path(args.perception_model) if args.perception_model else None,
+                              Path(args.speed_model) if args.speed_model else None)
+    with tqdm(total=round(trail.length_m), unit="m", desc=f"{args.policy} on {trail.name}", disable=args.quiet) as bar:
+        def progress(x: float) -> None:
+            bar.update(max(0, min(round(x), bar.total) - bar.n))
+
+        report, samples = run_trail(request, progress=progress)
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    if args.report:
+        folder = Path(args.report)
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = f"{trail.name}_{args.policy}_seed{args.seed}"
+        (folder / f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
+        write_samples(samples, folder / f"{stem}.samples.json")
+        plot_run(report, samples, trail, folder / f"{stem}.png")
+    keys = ("trail", "policy", "seed", "completed", "falls", "end_reason", "distance_m", "duration_s",
+            "avg_speed_mps", "cost_of_transport", "real_time_factor")
+    summary = {k: report[k] for k in keys}
+    summary["per_terrain_mean_speed_mps"] = {t: round(r["mean_speed_mps"], 3) for t, r in report["per_terrain"].items()}
+    print(json.dumps(summary, indent=2))
+    return 0 if report["completed"] else 1
+
+
+def _demonstrate(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from sim.demo_recording import record_demonstrations
+
+    if args.minutes <= 0:
+        print("semloco demonstrate: --minutes: must be positive", file=sys.stderr)
+        return 2
+    with tqdm(total=round(args.minutes * 60), unit="s", desc="demonstrations (walking time)",
+              disable=args.quiet) as bar:
+        def progress(result) -> None:
+            bar.update(min(round(result.walking_time_s), bar.total - bar.n))
+            bar.set_postfix(episodes=bar.n and len(list(Path(args.out).glob("episode_*"))))
+
+        card = record_demonstrations(Path(args.out), args.minutes, args.seed, progress=progress)
+    print(json.dumps({"out": args.out, "episodes": len(card["episodes"]),
+                      "walking_minutes": round(card["walking_minutes"], 2),
+                      "falls": sum(e["fell"] for e in card["episodes"])}, indent=2))
+    return 0
+
+
+def _demos(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from semantic_locomotion.bag import BagError
+    from semantic_locomotion.demos import PAIRS_FILE, demos_to_pairs
+
+    out = Path(args.out) if args.out else Path(args.folder) / PAIRS_FILE
+    try:
+        with tqdm(unit="frame", desc="demos -> pairs", disable=args.quiet) as bar:
+            pairs = demos_to_pairs(args.folder, args.perception_model, keep_images=args.keep_images,
+                                   progress=bar.update)
+    except BagError as exc:
+        print(f"semloco demos: {exc}", file=sys.stderr)
+        return 2
+    pairs.save(out)
+    print(json.dumps({"out": str(out), "pairs": len(pairs.speed_mps), "bags": len(pairs.bags),
+                      "minutes": round(pairs.minutes, 2)}, indent=2))
+    return 0
+
+
+def _train_speed(args: argparse.Namespace) -> int:
+    from locomotion.speed_training import SpeedTrainingConfig, train_speed_policy
+    from semantic_locomotion.bag import BagError
+    from semantic_locomotion.demos import DemoPairs
+
+    config = SpeedTrainingConfig(epochs=args.epochs, seed=args.seed, max_demo_minutes=args.max_demo_minutes)
+    try:
+        pairs = DemoPairs.load(args.demos)
+        report = train_speed_policy(pairs, Path(args.out), config, "semloco " + " ".join(sys.argv[1:]),
+                                    progress=not args.quiet)
+    except (BagError, ValueError) as exc:
+        print(f"semloco train speed: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps({k: report[k] for k in ("demo_minutes", "episodes", "train_pairs", "validation_pairs",
+                                             "val_mae_mps", "train_mae_mps", "best_epoch")}, indent=2))
+    return 0
+
+
+def _graph(args: argparse.Namespace) -> int:
+    from semantic_locomotion.graph import run_graph, trail_graph
+    from sim.trail import load_trail
+
+    trail = load_trail(args.trail)
+    report = Path(args.json).resolve() if args.json else None
+    specs = trail_graph(args.trail, args.seed, str(report or ""), args.gui)
+    timeout = args.timeout or trail.length_m / 0.25 + 120.0
+
+    def show(status: dict) -> None:
+        if not args.quiet:
+            print(f"\r{status.get('distance_m', 0.0):6.1f} / {trail.length_m:.0f} m  {status.get('terrain', ''):12s}",
+                  end="", flush=True)
+
+    status = run_graph(specs, Path(args.logs), timeout, on_status=show)
+    print()
+    print(json.dumps(status, indent=2))
+    return 0 if status.get("completed") else 1
 
 
 def _melon(args: argparse.Namespace) -> int:
@@ -161,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     dataset.add_argument("--trails", type=int, default=4, help="number of generated trails")
     dataset.add_argument("--frames-per-trail", type=int, default=40, help="frames captured per trail")
     dataset.add_argument("--seed", type=int, default=0, help="seed of trails, textures, lighting and noise")
+    dataset.add_argument("--boulders", action="store_true",
+                         help="put boulders beside the walking line and one closing each trail")
     dataset.add_argument("--quiet", action="store_true", help="no progress bar")
     dataset.set_defaults(func=_dataset)
 
@@ -168,6 +286,46 @@ def build_parser() -> argparse.ArgumentParser:
     montage.add_argument("--out", default="docs/terrain_montage.png")
     montage.add_argument("--seed", type=int, default=0)
     montage.set_defaults(func=_montage)
+
+    trail = sub.add_parser("trail", help="walk a trail closed loop: camera -> perception -> speed policy -> "
+                           "gait selector -> MPC (the main job)")
+    trail.add_argument("--trail", default="demo", help="built-in trail name (demo, paper460, ...) or a YAML file")
+    trail.add_argument("--policy", default="learned", choices=("learned", "oracle", "fixed-slow", "fixed-fast"))
+    trail.add_argument("--seed", type=int, default=0, help="seed of sensor noise, lighting and terrain details")
+    trail.add_argument("--gui", action="store_true", help="open the PyBullet window (needs a display)")
+    trail.add_argument("--json", help="write the report here")
+    trail.add_argument("--report", help="folder for the report, the samples and the speed-along-the-trail plot")
+    trail.add_argument("--perception-model", help="TerrainNet checkpoint (default: models/terrain_net.pt)")
+    trail.add_argument("--speed-model", help="speed policy checkpoint (default: models/speed_policy.pt)")
+    trail.add_argument("--quiet", action="store_true", help="no progress bar")
+    trail.set_defaults(func=_trail)
+
+    graph = sub.add_parser("graph", help="the trail traversal as separate ROS 2 nodes over DDS (what "
+                           "launch/trail.launch.py starts), stopped when the trail ends")
+    graph.add_argument("--trail", default="demo")
+    graph.add_argument("--seed", type=int, default=0)
+    graph.add_argument("--gui", action="store_true")
+    graph.add_argument("--json", help="the sim node writes the trail report here")
+    graph.add_argument("--logs", default="graph_logs", help="folder for each node's log")
+    graph.add_argument("--timeout", type=float, help="seconds (default: the trail at 0.25 m/s plus 2 minutes)")
+    graph.add_argument("--quiet", action="store_true")
+    graph.set_defaults(func=_graph)
+
+    demonstrate = sub.add_parser("demonstrate", help="record the scripted demonstrator driving random trails "
+                                 "(rosbag2/MCAP bags)")
+    demonstrate.add_argument("--out", required=True, help="folder of bags (resumes an interrupted run)")
+    demonstrate.add_argument("--minutes", type=float, default=20.0, help="walking time to record (simulated)")
+    demonstrate.add_argument("--seed", type=int, default=0)
+    demonstrate.add_argument("--quiet", action="store_true")
+    demonstrate.set_defaults(func=_demonstrate)
+
+    demos = sub.add_parser("demos", help="recorded demonstrations -> (embedding, forward speed) training pairs")
+    demos.add_argument("folder", help="folder holding rosbag2/MCAP bags")
+    demos.add_argument("--out", help="pairs file to write (default: FOLDER/pairs.npz)")
+    demos.add_argument("--perception-model", default="models/terrain_net.pt")
+    demos.add_argument("--keep-images", action="store_true", help="also store the RGB images (for fine-tuning)")
+    demos.add_argument("--quiet", action="store_true")
+    demos.set_defaults(func=_demos)
 
     melon = sub.add_parser("melon", help="infer camera poses and a neural field from unposed images (MELON)")
     melon.add_argument("--images", required=True, help="folder of square PNG/JPEG views of one object")
@@ -185,7 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train a model").add_subparsers(dest="what", required=True)
     perception = train.add_parser("perception", help="train TerrainNet (segmentation + embedding + depth)")
-    perception.add_argument("--data", required=True, help="a folder made by `semloco dataset`")
+    perception.add_argument("--data", required=True, nargs="+", help="folder(s) made by `semloco dataset`")
+    perception.add_argument("--init", help="fine-tune: start from this checkpoint's weights")
+    perception.add_argument("--learning-rate", type=float, default=3e-3)
     perception.add_argument("--out", default="models/terrain_net.pt", help="checkpoint to write")
     perception.add_argument("--minutes", type=float, default=30.0, help="wall-clock budget")
     perception.add_argument("--max-steps", type=int, default=8000)
@@ -196,6 +356,16 @@ def build_parser() -> argparse.ArgumentParser:
                             help="ablation: RGB only, without the previous-mask channel")
     perception.add_argument("--quiet", action="store_true")
     perception.set_defaults(func=_train_perception)
+
+    speed = train.add_parser("speed", help="train the speed policy by imitation of demonstration pairs")
+    speed.add_argument("--demos", required=True, help="a pairs file or a folder holding pairs.npz (`semloco demos`)")
+    speed.add_argument("--out", default="models/speed_policy.pt", help="checkpoint to write (with .md card)")
+    speed.add_argument("--epochs", type=int, default=300)
+    speed.add_argument("--seed", type=int, default=0)
+    speed.add_argument("--max-demo-minutes", type=float, default=30.0,
+                       help="refuse more demonstration time than this (the acceptance budget)")
+    speed.add_argument("--quiet", action="store_true")
+    speed.set_defaults(func=_train_speed)
 
     evaluate = sub.add_parser("eval", help="evaluate a model").add_subparsers(dest="what", required=True)
     perception_eval = evaluate.add_parser("perception", help="IoU, flicker, depth errors and fps of a checkpoint")

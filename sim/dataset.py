@@ -88,6 +88,33 @@ class DatasetRequest:
     frames_per_trail: int = 40
     seed: int = 0
     command: str = ""
+    boulders: bool = False  # put boulders on the trails (see with_boulders)
+
+
+def with_boulders(trail: Trail, seed: int) -> Trail:
+    """``trail`` with one or two boulders beside the walking line and one closing the trail on the
+    centre line, so the data shows obstacles from the side and straight ahead (the drive stops
+    short of the closing one, as the obstacle check will have the robot do)."""
+    from sim.trail import TrailObstacle
+
+    rng = np.random.default_rng(seed + 77)
+    length, half_width = trail.length_m, trail.width_m / 2
+    obstacles = []
+    for _ in range(int(rng.integers(1, 3))):
+        size = float(rng.uniform(0.3, 0.7))
+        lateral = float(min(0.45 + size / 2 + rng.uniform(0.0, 0.4), half_width - size / 2))
+        obstacles.append(TrailObstacle(round(float(rng.uniform(3.0, length - 5.0)), 2),
+                                       round(float(rng.choice([-1, 1])) * lateral, 2), round(size, 2),
+                                       round(float(rng.uniform(0.25, 0.8)), 2)))
+    obstacles.append(TrailObstacle(round(length - 0.6, 2), round(float(rng.uniform(-0.2, 0.2)), 2),
+                                   round(float(rng.uniform(0.5, 1.0)), 2), round(float(rng.uniform(0.4, 0.9)), 2)))
+    return dataclasses.replace(trail, obstacles=tuple(obstacles))
+
+
+def walk_end_m(trail: Trail, clearance_m: float = 1.0) -> float:
+    """Where a drive along the centre line ends: the trail's end, or short of a boulder on the line."""
+    blocking = [ob.at_m for ob in trail.obstacles if abs(ob.lateral_m) < ob.size_m / 2 + 0.35]
+    return min([trail.length_m] + [at - clearance_m for at in blocking])
 
 
 def read_index(out: Path) -> list[dict]:
@@ -128,10 +155,11 @@ def drive_trail(trail: Trail, trail_seed: int, frames_wanted: int, camera_config
         next_frame, burst, in_burst = world.time_s, 0, 0
         segment, skill, speed = -1, "slow", 0.5
         limit = world.time_s + 4.0 * trail.length_m / 0.5
+        end_x = walk_end_m(trail)
         while captured < frames_wanted and world.time_s < limit:
             truth = world.ground_truth()
             x = truth.position[0]
-            if x >= trail.length_m:
+            if x >= end_x:
                 break
             if has_fallen(truth, ground.height_at(x)):
                 fell = True
@@ -161,7 +189,8 @@ def drive_trail(trail: Trail, trail_seed: int, frames_wanted: int, camera_config
             sensors = world.sensors()
     ground.close()
     return {"name": trail.name, "seed": trail_seed, "frames": captured, "fell": fell,
-            "segments": [dataclasses.asdict(s) for s in trail.segments]}
+            "segments": [dataclasses.asdict(s) for s in trail.segments],
+            "obstacles": [dataclasses.asdict(o) for o in trail.obstacles]}
 
 
 def make_dataset(request: DatasetRequest, progress=None) -> dict:
@@ -177,6 +206,7 @@ def make_dataset(request: DatasetRequest, progress=None) -> dict:
     card = {
         "format": "semantic_locomotion synthetic dataset v1 (see sim/dataset.py)",
         "command": request.command, "seed": request.seed, "trail_seeds": trail_seeds,
+        "boulders": request.boulders,
         "classes": {str(i): name for i, name in enumerate(catalogue.class_names)},
         "walkable_classes": list(catalogue.walkable), "ignore_label": IGNORE_LABEL,
         "camera": dataclasses.asdict(camera_config),
@@ -193,6 +223,8 @@ def make_dataset(request: DatasetRequest, progress=None) -> dict:
         frame_index = 0
         for t, trail_seed in enumerate(trail_seeds):
             trail = random_trail(trail_seed, name=f"trail_{t:03d}")
+            if request.boulders:
+                trail = with_boulders(trail, trail_seed)
 
             def on_frame(frame, meta):
                 nonlocal frame_index

@@ -31,11 +31,22 @@ class TrailSegment:
 
 
 @dataclasses.dataclass(frozen=True)
+class TrailObstacle:
+    """A boulder on the trail (class ``rock``): a box ``size_m`` wide and deep, ``height_m`` tall."""
+
+    at_m: float  # distance along the trail of its near face
+    lateral_m: float = 0.0  # centre offset from the trail's centre line (+ left)
+    size_m: float = 0.6
+    height_m: float = 0.5
+
+
+@dataclasses.dataclass(frozen=True)
 class Trail:
     name: str
     seed: int
     segments: tuple[TrailSegment, ...]
     width_m: float = 3.0
+    obstacles: tuple[TrailObstacle, ...] = ()
 
     @property
     def length_m(self) -> float:
@@ -60,7 +71,7 @@ def _number(value, where: str) -> float:
 
 def trail_from_dict(data: dict, source: str = "trail") -> Trail:
     catalogue = load_terrain_catalogue()
-    known = {"name", "seed", "segments", "width_m"}
+    known = {"name", "seed", "segments", "width_m", "obstacles"}
     for key in data:
         if key not in known:
             raise ConfigError(f"{source}: {key}: unknown field (known: {', '.join(sorted(known))})")
@@ -100,7 +111,26 @@ def trail_from_dict(data: dict, source: str = "trail") -> Trail:
         if abs(slope) > MAX_SLOPE_DEG:
             raise ConfigError(f"{where}.slope_deg: must be within +-{MAX_SLOPE_DEG} deg, got {slope}")
         segments.append(TrailSegment(terrain, length, slope))
-    return Trail(data["name"], data["seed"], tuple(segments), width)
+    total = sum(seg.length_m for seg in segments)
+    raw_obstacles = data.get("obstacles", [])
+    if not isinstance(raw_obstacles, list):
+        raise ConfigError(f"{source}: obstacles: expected a list")
+    obstacles = []
+    for i, raw in enumerate(raw_obstacles):
+        where = f"{source}: obstacles[{i}]"
+        if not isinstance(raw, dict) or "at_m" not in raw:
+            raise ConfigError(f"{where}.at_m: missing required field")
+        fields = {f.name for f in dataclasses.fields(TrailObstacle)}
+        for key in raw:
+            if key not in fields:
+                raise ConfigError(f"{where}.{key}: unknown field (known: {', '.join(sorted(fields))})")
+        values = {k: _number(v, f"{where}.{k}") for k, v in raw.items()}
+        if not 0.0 < values["at_m"] < total:
+            raise ConfigError(f"{where}.at_m: must be inside the trail (0, {total:g}) m, got {values['at_m']}")
+        if not 0.1 <= values.get("size_m", 0.6) <= width or not 0.1 <= values.get("height_m", 0.5) <= 3.0:
+            raise ConfigError(f"{where}: size_m must be in [0.1, width_m] and height_m in [0.1, 3] m")
+        obstacles.append(TrailObstacle(**values))
+    return Trail(data["name"], data["seed"], tuple(segments), width, tuple(obstacles))
 
 
 def builtin_trails() -> list[str]:

@@ -133,6 +133,18 @@ class TrailGround:
         for seg in self.segments:
             self._build_segment(p, seg, width, textures[seg.terrain])
         self._build_edges(p, width, textures)
+        self._build_obstacles(p, textures["rock"])
+
+    def _build_obstacles(self, p, texture: int) -> None:
+        rock = self.catalogue.label_id("rock")
+        for ob in self.trail.obstacles:
+            half = [ob.size_m / 2, ob.size_m / 2, ob.height_m / 2]
+            col = p.createCollisionShape(pybullet.GEOM_BOX, halfExtents=half)
+            vis = p.createVisualShape(pybullet.GEOM_BOX, halfExtents=half)
+            x = ob.at_m + ob.size_m / 2
+            body = p.createMultiBody(0, col, vis, [x, ob.lateral_m, self.height_at(x) + ob.height_m / 2])
+            p.changeVisualShape(body, -1, textureUniqueId=texture, rgbaColor=[1, 1, 1, 1])
+            self.body_labels[body] = rock
 
     def _build_segment(self, p, seg: SegmentGeometry, width: float, texture: int) -> None:
         terrain = self.catalogue.walkable[seg.terrain]

@@ -1,0 +1,195 @@
+"""The learned speed policy: semantic embedding -> desired forward speed (m/s).
+
+The network is a small MLP on the 64-d semantic embedding of the (frozen) terrain perception
+model (``robot_perception.model.embedding_vector``), trained by imitation on demonstration pairs
+(``locomotion.speed_training``). Its checkpoint records the SHA-256 of the perception weights the
+embedding came from; loading it next to another perception checkpoint is refused, because the
+embedding would mean something else.
+
+At run time (``SpeedPolicy``) the per-frame prediction is low-passed like a hand on a stick,
+capped by the depth node's obstacle distance (``obstacle_speed_cap``), and zeroed when the
+embeddings stop arriving.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from locomotion.config import config_dir, load_dataclass
+
+FORMAT = "semantic_locomotion.speed_policy.v1"
+
+
+class SpeedPolicyError(ValueError):
+    """A speed-policy checkpoint or input the policy cannot use."""
+
+
+class SpeedPolicyNet(nn.Module):
+    """Normalise the embedding, two hidden layers, a sigmoid scaled to [min_speed, max_speed]."""
+
+    def __init__(self, embed_dim: int = 64, hidden: int = 64, min_speed_mps: float = 0.0, max_speed_mps: float = 1.6):
+        super().__init__()
+        self.embed_dim, self.hidden = embed_dim, hidden
+        self.register_buffer("mean", torch.zeros(embed_dim))
+        self.register_buffer("std", torch.ones(embed_dim))
+        self.register_buffer("speed_range", torch.tensor([min_speed_mps, max_speed_mps]))
+        self.mlp = nn.Sequential(
+            nn.Linear(embed_dim, hidden), nn.ReLU(), nn.Dropout(0.1),
+            nn.Linear(hidden, hidden // 2), nn.ReLU(),
+            nn.Linear(hidden // 2, 1),
+        )
+
+    def forward(self, embedding: torch.Tensor) -> torch.Tensor:
+        x = (embedding - self.mean) / self.std
+        low, high = self.speed_range[0], self.speed_range[1]
+        return low + (high - low) * torch.sigmoid(self.mlp(x).squeeze(-1))
+
+
+def _weights_hash(state: dict) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        digest.update(name.encode())
+        digest.update(state[name].detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def save_speed_policy(path: str | Path, net: SpeedPolicyNet, perception_sha256: str, extra: dict | None = None) -> str:
+    state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
+    digest = _weights_hash(state)
+    header = {"format": FORMAT, "embed_dim": net.embed_dim, "hidden": net.hidden,
+              "perception_sha256": perception_sha256, "sha256": digest, **(extra or {})}
+    buffer = io.BytesIO()
+    torch.save({"header": header, "state_dict": state}, buffer)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(buffer.getvalue())
+    tmp.replace(path)
+    return digest
+
+
+def load_speed_policy(path: str | Path, perception_sha256: str | None = None) -> tuple[SpeedPolicyNet, dict]:
+    """The network and header of a checkpoint; ``perception_sha256`` (if given) must match the
+    perception weights the policy was trained on."""
+    path = Path(path)
+    if not path.is_file():
+        raise SpeedPolicyError(f"speed policy: {path} does not exist (train one with `semloco train speed`)")
+    try:
+        data = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise SpeedPolicyError(f"speed policy: {path} is not a speed-policy checkpoint ({type(exc).__name__})") from exc
+    header = data.get("header", {}) if isinstance(data, dict) else {}
+    if header.get("format") != FORMAT:
+        raise SpeedPolicyError(f"speed policy: {path} has format {header.get('format')!r}, expected {FORMAT!r}")
+    if _weights_hash(data["state_dict"]) != header["sha256"]:
+        raise SpeedPolicyError(f"speed policy: {path} is corrupted (weights do not match their SHA-256)")
+    if perception_sha256 is not None and header["perception_sha256"] != perception_sha256:
+        raise SpeedPolicyError(
+            f"speed policy: {path} was trained on the embedding of perception weights "
+            f"{header['perception_sha256'][:12]}..., but the perception model loaded is {perception_sha256[:12]}...; "
+            "retrain it with `semloco demos` + `semloco train speed`")
+    net = SpeedPolicyNet(header["embed_dim"], header["hidden"])
+    net.load_state_dict(data["state_dict"])
+    net.eval()
+    return net, header
+
+
+@dataclasses.dataclass(frozen=True)
+class ObstacleCapConfig:
+    stop_distance_m: float = 0.8
+    brake_decel_mps2: float = 0.5
+    confirm_frames: int = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class SpeedPolicyConfig:
+    decision_rate_hz: float = 5.0
+    smoothing_time_constant_s: float = 0.3
+    stale_after_s: float = 1.0
+    min_speed_mps: float = 0.0
+    max_speed_mps: float = 1.6
+    obstacle: ObstacleCapConfig = ObstacleCapConfig()
+
+    def __post_init__(self) -> None:
+        if self.decision_rate_hz <= 0:
+            raise ValueError(f"decision_rate_hz: must be positive, got {self.decision_rate_hz}")
+        if self.smoothing_time_constant_s < 0 or self.stale_after_s <= 0:
+            raise ValueError("smoothing_time_constant_s must be >= 0 and stale_after_s > 0")
+        if not 0 <= self.min_speed_mps < self.max_speed_mps:
+            raise ValueError(f"min_speed_mps/max_speed_mps: need 0 <= min < max, got {self.min_speed_mps}, "
+                             f"{self.max_speed_mps}")
+
+
+def load_speed_policy_config(path: str | Path | None = None) -> SpeedPolicyConfig:
+    return load_dataclass(SpeedPolicyConfig, path or config_dir() / "speed_policy.yaml")
+
+
+def obstacle_speed_cap(distance_m: float | None, config: ObstacleCapConfig) -> float:
+    """Largest forward speed that can still stop ``stop_distance_m`` short of an obstacle at
+    ``distance_m`` (None or inf: no obstacle; NaN: unknown, treated as clear)."""
+    if distance_m is None or not math.isfinite(distance_m):
+        return math.inf
+    margin = distance_m - config.stop_distance_m
+    return 0.0 if margin <= 0 else math.sqrt(2.0 * config.brake_decel_mps2 * margin)
+
+
+class SpeedPolicy:
+    """Run-time speed policy: embedding and obstacle readings in, a smoothed speed out."""
+
+    def __init__(self, net: SpeedPolicyNet, config: SpeedPolicyConfig):
+        self.net = net
+        self.config = config
+        self.reset()
+
+    def reset(self) -> None:
+        self.smoothed: float | None = None
+        self.last_time: float | None = None
+        self.raw = 0.0
+        self.cap = math.inf
+        self._obstacle_frames = 0
+
+    def predict(self, embedding: np.ndarray) -> float:
+        """The network's speed for one embedding vector (no smoothing)."""
+        x = np.asarray(embedding, dtype=np.float32)
+        if x.shape != (self.net.embed_dim,):
+            raise SpeedPolicyError(f"embedding: expected shape ({self.net.embed_dim},), got {x.shape}")
+        if not np.all(np.isfinite(x)):
+            raise SpeedPolicyError("embedding: contains NaN or inf")
+        with torch.no_grad():
+            return float(self.net(torch.from_numpy(x)[None])[0])
+
+    def observe_embedding(self, embedding: np.ndarray, t: float) -> float:
+        """Update with a new frame's embedding at time ``t``; returns the new speed command."""
+        self.raw = self.predict(embedding)
+        tau = self.config.smoothing_time_constant_s
+        if self.smoothed is None or tau == 0:
+            self.smoothed = self.raw
+        else:
+            dt = max(t - self.last_time, 0.0)
+            self.smoothed += (1.0 - math.exp(-dt / tau)) * (self.raw - self.smoothed)
+        self.last_time = t
+        return self.command(t)
+
+    def observe_obstacle(self, distance_m: float | None) -> None:
+        """A corridor reading from the depth check (metres to the obstacle; None/inf clear)."""
+        cap = obstacle_speed_cap(distance_m, self.config.obstacle)
+        self._obstacle_frames = self._obstacle_frames + 1 if math.isfinite(cap) else 0
+        if not math.isfinite(cap):
+            self.cap = math.inf
+        elif self._obstacle_frames >= self.config.obstacle.confirm_frames:
+            self.cap = cap
+
+    def command(self, t: float) -> float:
+        """The forward speed to command at ``t`` (0 before the first frame or once stale)."""
+        if self.smoothed is None or t - self.last_time > self.config.stale_after_s:
+            return 0.0
+        speed = float(np.clip(self.smoothed, self.config.min_speed_mps, self.config.max_speed_mps))
+        return min(speed, self.cap)

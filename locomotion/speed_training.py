@@ -1,0 +1,182 @@
+"""`semloco train speed`: imitation learning of the speed policy from demonstration pairs.
+
+Supervised regression of the operator's forward speed on the frozen semantic embedding (pairs
+from `semloco demos`). The validation split holds out whole episodes (bags), so frames seen from
+almost the same place never sit on both sides. Huber loss, Adam with weight decay, early stopping
+on validation MAE (the best epoch's weights are kept). Writes the checkpoint, a model card (.md),
+a JSON training log and a plot of the losses and of predicted vs demonstrated speed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from locomotion.speed_policy import SpeedPolicyNet, save_speed_policy
+from semantic_locomotion.demos import DemoPairs
+
+
+@dataclasses.dataclass
+class SpeedTrainingConfig:
+    epochs: int = 300
+    batch_size: int = 256
+    learning_rate: float = 2e-3
+    weight_decay: float = 1e-4
+    hidden: int = 64
+    validation_fraction: float = 0.2
+    max_demo_minutes: float = 30.0  # the acceptance budget: refuse to train on more
+    seed: int = 0
+    min_speed_mps: float = 0.0
+    max_speed_mps: float = 1.6
+
+
+def split_episodes(episodes: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks (train, validation) holding out about ``fraction`` of the episodes."""
+    ids = np.unique(episodes)
+    if len(ids) < 2:
+        raise ValueError(f"demos: need at least 2 episodes for an episode-wise validation split, got {len(ids)}")
+    rng = np.random.default_rng(seed)
+    n_val = min(max(1, round(fraction * len(ids))), len(ids) - 1)
+    val_ids = rng.choice(ids, size=n_val, replace=False)
+    val = np.isin(episodes, val_ids)
+    return ~val, val
+
+
+def train_speed_policy(pairs: DemoPairs, out: Path, config: SpeedTrainingConfig, command: str = "",
+                       progress: bool = True) -> dict:
+    from tqdm import tqdm
+
+    minutes = pairs.minutes
+    if minutes > config.max_demo_minutes:
+        raise ValueError(f"demos: {minutes:.1f} minutes of demonstrations, more than max_demo_minutes "
+                         f"({config.max_demo_minutes}); use fewer bags or raise the limit knowingly")
+    torch.manual_seed(config.seed)
+    train_mask, val_mask = split_episodes(pairs.episode, config.validation_fraction, config.seed)
+    x = torch.from_numpy(pairs.embedding.astype(np.float32))
+    y = torch.from_numpy(pairs.speed_mps.astype(np.float32))
+    net = SpeedPolicyNet(x.shape[1], config.hidden, config.min_speed_mps, config.max_speed_mps)
+    net.mean.copy_(x[train_mask].mean(0))
+    net.std.copy_(x[train_mask].std(0).clamp_min(1e-3))
+    optimizer = torch.optim.AdamW(net.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.epochs)
+    xt, yt, xv, yv = x[train_mask], y[train_mask], x[val_mask], y[val_mask]
+    generator = torch.Generator().manual_seed(config.seed)
+    log, best = [], (np.inf, None, -1)
+    start = time.perf_counter()
+    for epoch in tqdm(range(config.epochs), desc="train speed", unit="epoch", disable=not progress):
+        net.train()
+        order = torch.randperm(len(xt), generator=generator)
+        losses = []
+        for i in range(0, len(order), config.batch_size):
+            idx = order[i: i + config.batch_size]
+            loss = torch.nn.functional.huber_loss(net(xt[idx]), yt[idx], delta=0.2)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(float(loss.detach()))
+        scheduler.step()
+        net.eval()
+        with torch.no_grad():
+            train_mae = float((net(xt) - yt).abs().mean())
+            val_mae = float((net(xv) - yv).abs().mean())
+        log.append({"epoch": epoch, "loss": float(np.mean(losses)), "train_mae_mps": train_mae, "val_mae_mps": val_mae})
+        if val_mae < best[0]:
+            best = (val_mae, {k: v.clone() for k, v in net.state_dict().items()}, epoch)
+    net.load_state_dict(best[1])
+    net.eval()
+    with torch.no_grad():
+        pred_val = net(xv).numpy()
+        train_mae = float((net(xt) - yt).abs().mean())
+    per_terrain = {}
+    for terrain in sorted(set(pairs.terrain[val_mask].tolist()) - {""}):
+        sel = pairs.terrain[val_mask] == terrain
+        per_terrain[terrain] = {"frames": int(sel.sum()), "demonstrated_mps": float(yv.numpy()[sel].mean()),
+                                "predicted_mps": float(pred_val[sel].mean()),
+                                "mae_mps": float(np.abs(pred_val[sel] - yv.numpy()[sel]).mean())}
+    report = {
+        "command": command,
+        "config": dataclasses.asdict(config),
+        "demo_minutes": minutes,
+        "episodes": len(np.unique(pairs.episode)),
+        "train_pairs": int(train_mask.sum()), "validation_pairs": int(val_mask.sum()),
+        "validation_episodes": sorted(int(e) for e in np.unique(pairs.episode[val_mask])),
+        "best_epoch": best[2],
+        "val_mae_mps": best[0], "train_mae_mps": train_mae,
+        "val_mae_predict_mean_mps": float((yv - yt.mean()).abs().mean()),
+        "per_terrain_validation": per_terrain,
+        "perception_sha256": pairs.perception_sha256,
+        "train_seconds": time.perf_counter() - start,
+    }
+    out = Path(out)
+    report["sha256"] = save_speed_policy(out, net, pairs.perception_sha256,
+                                         {"val_mae_mps": best[0], "demo_minutes": minutes})
+    out.with_suffix(".train.json").write_text(json.dumps({**report, "log": log}, indent=2))
+    _plot(log, yv.numpy(), pred_val, out.with_suffix(".train.png"))
+    out.with_suffix(".md").write_text(model_card(report, out.name))
+    return report
+
+
+def _plot(log: list[dict], demonstrated: np.ndarray, predicted: np.ndarray, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 4))
+    epochs = [r["epoch"] for r in log]
+    a.plot(epochs, [r["train_mae_mps"] for r in log], label="train MAE")
+    a.plot(epochs, [r["val_mae_mps"] for r in log], label="validation MAE")
+    a.axhline(0.15, color="grey", ls="--", lw=0.8, label="target 0.15 m/s")
+    a.set_xlabel("epoch")
+    a.set_ylabel("m/s")
+    a.legend()
+    a.set_title("speed policy training")
+    jitter = np.random.default_rng(0).normal(0, 0.01, len(demonstrated))
+    b.scatter(demonstrated + jitter, predicted, s=3, alpha=0.3)
+    b.plot([0, 1.6], [0, 1.6], color="grey", lw=0.8)
+    b.set_xlabel("demonstrated speed (m/s)")
+    b.set_ylabel("predicted speed (m/s)")
+    b.set_title("validation episodes")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def model_card(report: dict, name: str) -> str:
+    rows = "\n".join(
+        f"| {t} | {r['frames']} | {r['demonstrated_mps']:.2f} | {r['predicted_mps']:.2f} | {r['mae_mps']:.3f} |"
+        for t, r in report["per_terrain_validation"].items())
+    cfg = report["config"]
+    return f"""# Speed policy `{name}`
+
+Desired forward speed (m/s) from the 64-d semantic embedding of the terrain perception model
+(`robot_perception.model.embedding_vector`, frozen), learned by imitation of demonstrations.
+
+- Architecture: embedding normalisation (train-set mean/std), MLP 64-{cfg['hidden']}-{cfg['hidden'] // 2}-1
+  with ReLU and dropout 0.1, sigmoid output scaled to [{cfg['min_speed_mps']}, {cfg['max_speed_mps']}] m/s.
+- Embedding: perception weights SHA-256 `{report['perception_sha256']}` (the loader refuses others).
+- Weights SHA-256: `{report['sha256']}`.
+- Data: {report['demo_minutes']:.1f} minutes of demonstrations (simulated time) in {report['episodes']} episodes,
+  {report['train_pairs']} training and {report['validation_pairs']} validation pairs; validation holds out whole
+  episodes {report['validation_episodes']}.
+- Training: Huber loss (delta 0.2 m/s), AdamW lr {cfg['learning_rate']} wd {cfg['weight_decay']}, cosine schedule,
+  {cfg['epochs']} epochs of batch {cfg['batch_size']}, best epoch {report['best_epoch']} by validation MAE;
+  {report['train_seconds']:.0f} s on the CPU.
+- Command: `{report['command']}`
+
+## Evaluation (validation episodes)
+
+Validation MAE **{report['val_mae_mps']:.3f} m/s** (train {report['train_mae_mps']:.3f}; predicting the training
+mean would give {report['val_mae_predict_mean_mps']:.3f}).
+
+| terrain | frames | demonstrated (m/s) | predicted (m/s) | MAE (m/s) |
+|---|---|---|---|---|
+{rows}
+
+Closed-loop results are in the README's trail table (`python bench/trail_policies.py`).
+"""

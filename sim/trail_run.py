@@ -1,0 +1,205 @@
+"""`semloco trail`: the product's main job in one process. Camera in, torques out, on a trail.
+
+    camera -> terrain perception (embedding, depth) -> speed policy (+ obstacle cap)
+           -> gait selector -> locomotion controller (MPC + swing) -> PyBullet A1
+
+Policies (the seed's comparison):
+  learned     the shipped speed policy on the shipped perception's embedding, obstacle-capped by
+              the depth corridor check; the gait selector picks the gait from the speed.
+  oracle      the scripted demonstrator's ground-truth choice (``preferred_speed``, no delay or
+              wobble) through the same gait selector.
+  fixed-slow  0.5 m/s with the slow gait, all the way.  fixed-fast  1.4 m/s with the fast gait.
+
+Steering is the operator model (``lane_keeping_yaw_rate``, ground truth), as the seed's human
+steered with a joystick while the policy chose speed and gait. The policy decides
+``decision_rate_hz`` times a second (config/speed_policy.yaml); only those frames are rendered.
+
+A run ends when the trunk passes the trail's end (completed), the robot falls, it makes less than
+``STUCK_PROGRESS_M`` of progress in ``STUCK_WINDOW_S`` while commanded to move (stuck), it has
+stood ``OBSTACLE_STOP_S`` in front of an obstacle (stopped_for_obstacle), or the time limit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from pathlib import Path
+
+
+from locomotion import kinematics as kin
+from locomotion.commands import VelocityCommand
+from locomotion.controller import LocomotionController, load_controller_config
+from locomotion.gait_selector import load_gait_selector
+from locomotion.robot_model import load_robot
+from sim.demonstrator import load_demonstrator_config, preferred_speed
+from sim.trail import Trail
+from sim.trail_report import TrailSample, summarize
+from sim.trail_walk import SPAWN_X_M, lane_keeping_yaw_rate
+from sim.trail_world import TrailGround
+from sim.walk import has_fallen, stand_up
+from sim.world import SimWorld, load_sim_config
+
+POLICIES = ("learned", "oracle", "fixed-slow", "fixed-fast")
+FIXED_SKILLS = {"fixed-slow": (0.5, "slow"), "fixed-fast": (1.4, "fast")}
+SAMPLE_PERIOD_S = 0.1
+STUCK_WINDOW_S = 20.0
+STUCK_PROGRESS_M = 0.5
+OBSTACLE_STOP_S = 5.0
+MIN_PLANNED_SPEED_MPS = 0.25  # time limit: the trail at this speed, plus a minute
+
+
+def models_dir() -> Path:
+    candidates = [Path(__file__).resolve().parents[1] / "models"]
+    import sys
+
+    candidates.append(Path(sys.prefix) / "share" / "semantic_locomotion" / "models")
+    return next((c for c in candidates if c.is_dir()), candidates[0])
+
+
+@dataclasses.dataclass
+class TrailRunRequest:
+    trail: Trail
+    policy: str = "learned"
+    seed: int = 0
+    gui: bool = False
+    perception_checkpoint: Path | None = None
+    speed_checkpoint: Path | None = None
+    time_limit_s: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.policy not in POLICIES:
+            raise ValueError(f"policy: expected one of {', '.join(POLICIES)}, got {self.policy!r}")
+
+
+class CameraSpeedSource:
+    """The learned policy's eyes: render a frame, perceive it, decide a speed (obstacle-capped)."""
+
+    def __init__(self, world: SimWorld, ground: TrailGround, request: TrailRunRequest):
+        from locomotion.speed_policy import SpeedPolicy, load_speed_policy, load_speed_policy_config
+        from robot_perception.inference import TerrainPerception
+        from robot_perception.pointcloud import CorridorConfig
+        from sim.camera import Camera, load_camera_config
+        from sim.terrain import WALKABLE_CLASSES, load_terrain_catalogue
+
+        perception_path = request.perception_checkpoint or models_dir() / "terrain_net.pt"
+        speed_path = request.speed_checkpoint or models_dir() / "speed_policy.pt"
+        catalogue = load_terrain_catalogue()
+        self.perception = TerrainPerception(perception_path, threads=1, expected_classes=catalogue.class_names)
+        net, self.speed_header = load_speed_policy(speed_path, self.perception.header["sha256"])
+        self.policy = SpeedPolicy(net, load_speed_policy_config())
+        self.camera_config = load_camera_config()
+        self.camera = Camera(world.client, self.camera_config, ground.body_labels, catalogue.label_id("sky"),
+                             lighting_seed=request.seed)
+        self.corridor = CorridorConfig()
+        self.walkable_ids = [catalogue.label_id(c) for c in WALKABLE_CLASSES]
+        self.frames = 0
+        self.perception_s = 0.0
+        self.obstacle_frames = 0
+
+    def decide(self, world: SimWorld, t: float) -> float:
+        from robot_perception.pointcloud import obstacle_distance
+
+        truth = world.ground_truth()
+        frame = self.camera.render(truth.position, truth.orientation_xyzw, world.time_s)
+        start = time.perf_counter()
+        out = self.perception.process(frame.rgb)
+        self.policy.observe_embedding(out.embedding, t)
+        distance = obstacle_distance(out.depth_m, out.labels, frame.intrinsics, self.walkable_ids, self.corridor)
+        self.policy.observe_obstacle(distance)
+        self.perception_s += time.perf_counter() - start
+        self.frames += 1
+        self.obstacle_frames += int(math.isfinite(distance))
+        return self.policy.command(t)
+
+
+def run_trail(request: TrailRunRequest, progress=None) -> tuple[dict, list[TrailSample]]:
+    """Walk ``request.trail`` with ``request.policy``; returns the report and the samples."""
+    from locomotion.speed_policy import load_speed_policy_config
+
+    trail = request.trail
+    robot = load_robot("a1")
+    controller = LocomotionController(robot, load_controller_config())
+    selector = load_gait_selector()
+    demonstrator = load_demonstrator_config()
+    decision_period = 1.0 / load_speed_policy_config().decision_rate_hz
+    ground = TrailGround(trail, seed=trail.seed + 1000 * request.seed)
+    limit_s = request.time_limit_s or trail.length_m / MIN_PLANNED_SPEED_MPS + 60.0
+    wall0 = time.perf_counter()
+    samples: list[TrailSample] = []
+    extra: dict = {"decision_rate_hz": 1.0 / decision_period}
+    with SimWorld(robot, load_sim_config(gui=request.gui), seed=request.seed, ground=ground,
+                  spawn_xy=(SPAWN_X_M, 0.0)) as world:
+        source = CameraSpeedSource(world, ground, request) if request.policy == "learned" else None
+        sensors = stand_up(world, controller)
+        energy0, t0 = world.mechanical_energy_j, world.time_s
+        speed, next_decision, next_sample = 0.0, 0.0, 0.0
+        progress_mark = (0.0, world.ground_truth().position[0])
+        stopped_since = None
+        end_reason, fell = "time_limit", False
+        if request.policy in FIXED_SKILLS:
+            speed, gait_name = FIXED_SKILLS[request.policy]
+            controller.set_gait(gait_name)
+        while True:
+            t = world.time_s - t0
+            truth = world.ground_truth()
+            x = float(truth.position[0])
+            if has_fallen(truth, ground.height_at(x)):
+                end_reason, fell = "fell", True
+                break
+            if x >= trail.length_m:
+                end_reason = "completed"
+                break
+            if t >= limit_s:
+                break
+            if t >= next_decision:
+                next_decision += decision_period
+                if source is not None:
+                    speed = source.decide(world, t)
+                elif request.policy == "oracle":
+                    speed = preferred_speed(trail, demonstrator, x)
+                if request.policy not in FIXED_SKILLS:
+                    controller.set_gait(selector.select(speed))
+                if speed < 0.05 and source is not None and math.isfinite(source.policy.cap):
+                    stopped_since = t if stopped_since is None else stopped_since
+                    if t - stopped_since >= OBSTACLE_STOP_S:
+                        end_reason = "stopped_for_obstacle"
+                        break
+                else:
+                    stopped_since = None
+            if t - progress_mark[0] >= STUCK_WINDOW_S:
+                if x - progress_mark[1] < STUCK_PROGRESS_M and speed > 0.1:
+                    end_reason = "stuck"
+                    break
+                progress_mark = (t, x)
+            rpy = kin.rotation_to_rpy(kin.quaternion_to_rotation(truth.orientation_xyzw))
+            yaw_rate = lane_keeping_yaw_rate(float(truth.position[1]), float(rpy[2]), speed)
+            controller.set_command(VelocityCommand(speed, 0.0, yaw_rate), sensors.time_s)
+            if t >= next_sample:
+                next_sample += SAMPLE_PERIOD_S
+                samples.append(TrailSample(
+                    time_s=t, distance_m=x, lateral_m=float(truth.position[1]), terrain=trail.terrain_at(x),
+                    commanded_mps=speed, achieved_mps=float(truth.linear_velocity[0]),
+                    swing_height_m=controller.gait.swing_height, stepping_frequency_hz=controller.gait.frequency))
+                if progress is not None:
+                    progress(x)
+            world.step(controller.update(sensors, truth))
+            sensors = world.sensors()
+        truth = world.ground_truth()
+        x = float(truth.position[0])
+        samples.append(TrailSample(world.time_s - t0, x, float(truth.position[1]), trail.terrain_at(x), speed,
+                                   float(truth.linear_velocity[0]), controller.gait.swing_height,
+                                   controller.gait.frequency))
+        energy, sim_s = world.mechanical_energy_j - energy0, world.time_s
+        if source is not None:
+            extra.update({"perception_frames": source.frames,
+                          "perception_ms_per_frame": 1e3 * source.perception_s / max(source.frames, 1),
+                          "obstacle_frames": source.obstacle_frames,
+                          "speed_policy_sha256": source.speed_header["sha256"]})
+        extra["controller_events"] = dict(controller.events.counts)
+    ground.close()
+    report = summarize(samples, trail=trail, policy=request.policy, seed=request.seed,
+                       completed=end_reason == "completed", fell=fell, end_reason=end_reason,
+                       energy_j=energy, weight_n=robot.mass_kg * 9.81, sim_time_s=sim_s,
+                       wall_time_s=time.perf_counter() - wall0, extra=extra)
+    return report, samples

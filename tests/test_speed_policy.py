@@ -1,0 +1,132 @@
+"""Speed policy: the obstacle cap, smoothing and staleness at run time, checkpoints that refuse the
+wrong embedding, and imitation training that learns a terrain -> speed rule from pairs."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from locomotion.speed_policy import (ObstacleCapConfig, SpeedPolicy, SpeedPolicyConfig, SpeedPolicyError,
+                                     SpeedPolicyNet, load_speed_policy, load_speed_policy_config,
+                                     obstacle_speed_cap, save_speed_policy)
+from locomotion.speed_training import SpeedTrainingConfig, split_episodes, train_speed_policy
+from semantic_locomotion.demos import DemoPairs
+
+
+def constant_net(speed: float) -> SpeedPolicyNet:
+    net = SpeedPolicyNet(4, 8, 0.0, 1.6)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.zero_()
+        net.mlp[-1].bias.fill_(math.log(speed / (1.6 - speed)))  # sigmoid^-1
+    return net.eval()
+
+
+def test_obstacle_cap_stops_short_and_brakes_in_time():
+    cfg = ObstacleCapConfig(stop_distance_m=0.8, brake_decel_mps2=0.5)
+    assert obstacle_speed_cap(None, cfg) == math.inf
+    assert obstacle_speed_cap(float("inf"), cfg) == math.inf
+    assert obstacle_speed_cap(float("nan"), cfg) == math.inf  # no ground in view: unknown, not an obstacle
+    assert obstacle_speed_cap(0.5, cfg) == 0.0
+    assert obstacle_speed_cap(0.8, cfg) == 0.0
+    v = obstacle_speed_cap(2.8, cfg)
+    assert v == pytest.approx(math.sqrt(2 * 0.5 * 2.0))
+    assert v**2 / (2 * 0.5) == pytest.approx(2.8 - 0.8)  # braking distance from v ends at the stop distance
+    caps = [obstacle_speed_cap(d, cfg) for d in np.linspace(0.0, 6.0, 61)]
+    assert np.all(np.diff(caps) >= 0)
+
+
+def test_runtime_policy_smooths_caps_and_goes_stale():
+    config = SpeedPolicyConfig(smoothing_time_constant_s=0.3, stale_after_s=1.0,
+                               obstacle=ObstacleCapConfig(confirm_frames=2))
+    policy = SpeedPolicy(constant_net(1.2), config)
+    assert policy.command(0.0) == 0.0  # nothing seen yet: stand
+    embedding = np.zeros(4, dtype=np.float32)
+    assert policy.observe_embedding(embedding, 0.0) == pytest.approx(1.2, abs=1e-5)
+    policy.net = constant_net(0.4)
+    after = policy.observe_embedding(embedding, 0.2)
+    assert 0.4 < after < 1.2  # low-passed, not a jump
+    assert after == pytest.approx(0.4 + 0.8 * math.exp(-0.2 / 0.3), abs=1e-4)
+    policy.observe_obstacle(1.0)
+    assert policy.command(0.3) == after  # one reading is not enough
+    policy.observe_obstacle(1.0)
+    assert policy.command(0.3) == pytest.approx(math.sqrt(2 * 0.5 * 0.2))
+    policy.observe_obstacle(float("inf"))
+    assert policy.command(0.3) == after
+    assert policy.command(1.3) == 0.0  # no embedding for over a second: stop
+    with pytest.raises(SpeedPolicyError, match="shape"):
+        policy.observe_embedding(np.zeros(5, dtype=np.float32), 2.0)
+    with pytest.raises(SpeedPolicyError, match="NaN"):
+        policy.observe_embedding(np.array([0, np.nan, 0, 0], dtype=np.float32), 2.0)
+
+
+def test_checkpoint_refuses_other_perception_and_corruption(tmp_path):
+    path = tmp_path / "speed.pt"
+    save_speed_policy(path, constant_net(1.0), perception_sha256="a" * 64)
+    net, header = load_speed_policy(path, "a" * 64)
+    assert header["perception_sha256"] == "a" * 64
+    with torch.no_grad():
+        assert float(net(torch.zeros(1, 4))[0]) == pytest.approx(1.0, abs=1e-5)
+    with pytest.raises(SpeedPolicyError, match="retrain"):
+        load_speed_policy(path, "b" * 64)
+    with pytest.raises(SpeedPolicyError, match="does not exist"):
+        load_speed_policy(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not torch")
+    with pytest.raises(SpeedPolicyError, match="not a speed-policy checkpoint"):
+        load_speed_policy(tmp_path / "junk.pt")
+    data = torch.load(path, weights_only=True)
+    data["state_dict"]["mlp.0.weight"] += 1.0
+    torch.save(data, tmp_path / "tampered.pt")
+    with pytest.raises(SpeedPolicyError, match="corrupted"):
+        load_speed_policy(tmp_path / "tampered.pt")
+
+
+def test_shipped_run_time_config_loads():
+    config = load_speed_policy_config()
+    assert config.decision_rate_hz > 0 and config.obstacle.stop_distance_m > 0
+
+
+def test_episode_split_holds_out_whole_episodes():
+    episodes = np.repeat(np.arange(10), 7)
+    train, val = split_episodes(episodes, 0.2, seed=0)
+    assert set(episodes[train]).isdisjoint(episodes[val])
+    assert len(set(episodes[val])) == 2 and (train | val).all()
+    with pytest.raises(ValueError, match="at least 2 episodes"):
+        split_episodes(np.zeros(5, dtype=int), 0.2, 0)
+
+
+def synthetic_pairs(n_episodes=10, per_episode=60, seed=0) -> DemoPairs:
+    """Three 'terrains' as clusters in a 16-d embedding, each with its own demonstrated speed."""
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(0, 1, (3, 16))
+    speeds = np.array([0.5, 1.0, 1.4])
+    terrain = rng.integers(0, 3, n_episodes * per_episode)
+    embedding = (centres[terrain] + 0.3 * rng.normal(0, 1, (len(terrain), 16))).astype(np.float32)
+    speed = (speeds[terrain] + 0.04 * rng.normal(0, 1, len(terrain))).astype(np.float32)
+    episode = np.repeat(np.arange(n_episodes), per_episode)
+    time_s = np.tile(np.arange(per_episode) * 0.2, n_episodes)
+    names = np.array(["deep_grass", "gravel", "asphalt"])[terrain]
+    return DemoPairs(embedding, speed, episode, time_s, names, [f"ep{i}" for i in range(n_episodes)], "c" * 64)
+
+
+def test_imitation_learns_the_demonstrated_speeds(tmp_path):
+    pairs = synthetic_pairs()
+    pairs.save(tmp_path / "pairs.npz")
+    pairs = DemoPairs.load(tmp_path)
+    report = train_speed_policy(pairs, tmp_path / "speed.pt", SpeedTrainingConfig(epochs=60), progress=False)
+    assert report["val_mae_mps"] < 0.1 < report["val_mae_predict_mean_mps"]
+    assert {"deep_grass", "gravel", "asphalt"} == set(report["per_terrain_validation"])
+    for row in report["per_terrain_validation"].values():
+        assert abs(row["predicted_mps"] - row["demonstrated_mps"]) < 0.1
+    for suffix in (".md", ".train.json", ".train.png"):
+        assert (tmp_path / f"speed{suffix}").is_file()
+    _net, header = load_speed_policy(tmp_path / "speed.pt", "c" * 64)
+    assert header["val_mae_mps"] == report["val_mae_mps"]
+
+
+def test_training_refuses_more_than_the_demonstration_budget(tmp_path):
+    pairs = synthetic_pairs()
+    pairs.time_s = pairs.time_s * 100  # 10 episodes of ~20 minutes each
+    with pytest.raises(ValueError, match="max_demo_minutes"):
+        train_speed_policy(pairs, tmp_path / "speed.pt", SpeedTrainingConfig(epochs=1), progress=False)
