@@ -53,6 +53,10 @@ class ControllerConfig:
     # the limit tapers linearly to zero between these commanded speeds: resistance matters at walking
     # speeds, while at running speeds the velocity estimate's bias would be integrated instead
     speed_integral_taper_mps: tuple[float, float] = (1.0, 1.4)
+    # the integral belongs to a steady command: while the command moves more than this away from
+    # its own slow average (time constant 2 s), the integral is held at zero (no wind-up carried
+    # from deep grass into the faster command that follows it)
+    speed_integral_reset_mps: float = 0.15
     stand_up: StandUpConfig = dataclasses.field(default_factory=StandUpConfig)
     mpc: MpcConfig = dataclasses.field(default_factory=MpcConfig)
     swing: SwingConfig = dataclasses.field(default_factory=SwingConfig)
@@ -127,6 +131,7 @@ class LocomotionController:
         self.lost_contact_time = np.zeros(4)
         self.early_contact = np.zeros(4, dtype=bool)
         self.speed_bias = 0.0
+        self.steady_forward = 0.0
         self._started = True
 
     def set_command(self, command: VelocityCommand, t: float) -> VelocityCommand:
@@ -193,7 +198,9 @@ class LocomotionController:
             self.commands.target = np.zeros(3)
         command = self.commands.update(dt)
         if cfg.speed_integral_gain > 0:
-            if abs(command.forward_mps) < 0.05:
+            self.steady_forward += (1.0 - np.exp(-dt / 2.0)) * (command.forward_mps - self.steady_forward)
+            changing = abs(command.forward_mps - self.steady_forward) > cfg.speed_integral_reset_mps
+            if abs(command.forward_mps) < 0.05 or changing:
                 self.speed_bias = 0.0
             else:
                 error = command.forward_mps - float(state.linear_velocity_body[0])

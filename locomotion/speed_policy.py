@@ -7,8 +7,11 @@ embedding came from; loading it next to another perception checkpoint is refused
 embedding would mean something else.
 
 At run time (``SpeedPolicy``) the per-frame prediction is low-passed like a hand on a stick,
-capped by the depth node's obstacle distance (``obstacle_speed_cap``), and zeroed when the
-embeddings stop arriving.
+slows down at once but speeds up only after the robot has walked ``speed_up_hold_m`` past what
+made it slow (the camera sees ~0.5-2 m ahead of the trunk, so the hind legs are still in deep
+grass when the camera already sees gravel: the command is the slowest prediction of the last
+``speed_up_hold_m / current speed`` seconds), is capped by the depth node's obstacle distance
+(``obstacle_speed_cap``), and is zeroed when the embeddings stop arriving.
 """
 
 from __future__ import annotations
@@ -116,6 +119,7 @@ class SpeedPolicyConfig:
     stale_after_s: float = 1.0
     min_speed_mps: float = 0.0
     max_speed_mps: float = 1.6
+    speed_up_hold_m: float = 1.2
     obstacle: ObstacleCapConfig = ObstacleCapConfig()
 
     def __post_init__(self) -> None:
@@ -155,6 +159,8 @@ class SpeedPolicy:
         self.raw = 0.0
         self.cap = math.inf
         self._obstacle_frames = 0
+        self._recent: list[tuple[float, float]] = []  # (time, smoothed prediction)
+        self._last_command = 0.0
 
     def predict(self, embedding: np.ndarray) -> float:
         """The network's speed for one embedding vector (no smoothing)."""
@@ -176,6 +182,9 @@ class SpeedPolicy:
             dt = max(t - self.last_time, 0.0)
             self.smoothed += (1.0 - math.exp(-dt / tau)) * (self.raw - self.smoothed)
         self.last_time = t
+        self._recent.append((t, self.smoothed))
+        window = self.config.speed_up_hold_m / max(self._last_command, 0.25)
+        self._recent = [(ti, v) for ti, v in self._recent if ti >= t - window]
         return self.command(t)
 
     def observe_obstacle(self, distance_m: float | None) -> None:
@@ -190,6 +199,9 @@ class SpeedPolicy:
     def command(self, t: float) -> float:
         """The forward speed to command at ``t`` (0 before the first frame or once stale)."""
         if self.smoothed is None or t - self.last_time > self.config.stale_after_s:
+            self._last_command = 0.0
             return 0.0
-        speed = float(np.clip(self.smoothed, self.config.min_speed_mps, self.config.max_speed_mps))
-        return min(speed, self.cap)
+        held = min(v for _, v in self._recent) if self._recent else self.smoothed
+        speed = float(np.clip(held, self.config.min_speed_mps, self.config.max_speed_mps))
+        self._last_command = min(speed, self.cap)
+        return self._last_command

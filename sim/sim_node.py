@@ -38,7 +38,7 @@ from robot_perception.ros_images import image_message
 from sim.camera import Camera, CameraFrame, load_camera_config
 from sim.terrain import load_terrain_catalogue
 from sim.trail import load_trail
-from sim.trail_report import TrailSample, summarize
+from sim.trail_report import TrailSample, summarize, write_samples
 from sim.trail_walk import SPAWN_X_M, lane_keeping_yaw_rate
 from sim.walk import has_fallen
 from sim.trail_world import TrailGround
@@ -84,12 +84,14 @@ class SimNode(ControllerNode):
         self.labels_pub = self.create_publisher(Image, "camera/labels", 5)
         self.info_pub = self.create_publisher(CameraInfo, "camera/camera_info", 5)
         self.terrain_pub = self.create_publisher(String, "trail/terrain", 5)
-        self.status_pub = self.create_publisher(String, "trail/status", 5)
+        self.trail_status_pub = self.create_publisher(String, "trail/status", 5)
         self.operator_pub = self.create_publisher(Twist, "operator/cmd_vel", 10)
         self.samples: list[TrailSample] = []
         self.next_sample_time = None
         self.walk_start = None
         self.end_reason = None
+        self.report_written = False
+        self.last_forward_cmd = 0.0
         self.wall_start_trail = time.monotonic()
 
     def make_world(self, gui: bool, seed: int):
@@ -130,7 +132,7 @@ class SimNode(ControllerNode):
         truth = self.world.ground_truth()
         x = float(truth.position[0])
         rpy = rotation_to_rpy(quaternion_to_rotation(truth.orientation_xyzw))
-        forward = getattr(self, "last_forward_cmd", 0.0)
+        forward = self.last_forward_cmd
         if self.operator_steering:
             steer = Twist()
             steer.angular.z = lane_keeping_yaw_rate(float(truth.position[1]), float(rpy[2]), forward)
@@ -146,26 +148,33 @@ class SimNode(ControllerNode):
             self.samples.append(TrailSample(t, x, float(truth.position[1]), self.trail.terrain_at(x), forward,
                                             float(truth.linear_velocity[0]), self.controller.gait.swing_height,
                                             self.controller.gait.frequency))
-        if has_fallen(truth, self.ground.height_at(x)):
+        if has_fallen(truth, self.ground.height_at(x)) or self.controller.mode == "damped_stand":
             self.end_reason = "fell"
         elif x >= self.trail.length_m:
             self.end_reason = "completed"
         status = {"distance_m": round(x, 3), "walking_time_s": round(t, 2), "terrain": self.trail.terrain_at(x),
                   "completed": self.end_reason == "completed", "fell": self.end_reason == "fell",
                   "end_reason": self.end_reason}
-        self.status_pub.publish(String(data=json.dumps(status)))
+        self.trail_status_pub.publish(String(data=json.dumps(status)))
         if self.end_reason is not None:
             self.get_logger().info(f"trail {self.trail.name}: {self.end_reason} at {x:.1f} m after {t:.1f} s")
-            if self.report_json and len(self.samples) >= 2:
-                report = summarize(self.samples, trail=self.trail, policy="ros_graph", seed=self.seed,
-                                   completed=self.end_reason == "completed", fell=self.end_reason == "fell",
-                                   end_reason=self.end_reason,
-                                   energy_j=self.world.mechanical_energy_j - self.energy_start,
-                                   weight_n=self.robot.mass_kg * 9.81, sim_time_s=self.world.time_s,
-                                   wall_time_s=time.monotonic() - self.wall_start_trail)
-                Path(self.report_json).write_text(json.dumps(report, indent=2) + "\n")
+            self.write_report()
+
+    def write_report(self) -> None:
+        """The trail report (as `semloco trail` writes it) at ``report_json``, if asked for."""
+        if not self.report_json or len(self.samples) < 2 or self.report_written:
+            return
+        report = summarize(self.samples, trail=self.trail, policy="ros_graph", seed=self.seed,
+                           completed=self.end_reason == "completed", fell=self.end_reason == "fell",
+                           end_reason=self.end_reason or "stopped", energy_j=self.world.mechanical_energy_j -
+                           self.energy_start, weight_n=self.robot.mass_kg * 9.81, sim_time_s=self.world.time_s,
+                           wall_time_s=time.monotonic() - self.wall_start_trail)
+        Path(self.report_json).write_text(json.dumps(report, indent=2) + "\n")
+        write_samples(self.samples, Path(self.report_json).with_suffix(".samples.json"))
+        self.report_written = True
 
     def destroy_node(self):
+        self.write_report()  # a run stopped before the end still leaves its report
         if self.ground is not None:
             self.ground.close()
         return super().destroy_node()

@@ -144,7 +144,7 @@ def run_trail(request: TrailRunRequest, progress=None) -> tuple[dict, list[Trail
             t = world.time_s - t0
             truth = world.ground_truth()
             x = float(truth.position[0])
-            if has_fallen(truth, ground.height_at(x)):
+            if has_fallen(truth, ground.height_at(x)) or controller.mode == "damped_stand":
                 end_reason, fell = "fell", True
                 break
             if x >= trail.length_m:

@@ -38,7 +38,7 @@ def test_obstacle_cap_stops_short_and_brakes_in_time():
 
 
 def test_runtime_policy_smooths_caps_and_goes_stale():
-    config = SpeedPolicyConfig(smoothing_time_constant_s=0.3, stale_after_s=1.0,
+    config = SpeedPolicyConfig(smoothing_time_constant_s=0.3, stale_after_s=1.0, speed_up_hold_m=0.0,
                                obstacle=ObstacleCapConfig(confirm_frames=2))
     policy = SpeedPolicy(constant_net(1.2), config)
     assert policy.command(0.0) == 0.0  # nothing seen yet: stand
@@ -59,6 +59,26 @@ def test_runtime_policy_smooths_caps_and_goes_stale():
         policy.observe_embedding(np.zeros(5, dtype=np.float32), 2.0)
     with pytest.raises(SpeedPolicyError, match="NaN"):
         policy.observe_embedding(np.array([0, np.nan, 0, 0], dtype=np.float32), 2.0)
+
+
+def test_speeds_up_only_after_walking_past_what_made_it_slow():
+    config = SpeedPolicyConfig(smoothing_time_constant_s=0.0, speed_up_hold_m=1.2)
+    policy = SpeedPolicy(constant_net(0.5), config)
+    embedding = np.zeros(4, dtype=np.float32)
+    t = 0.0
+    for _ in range(10):  # deep grass in view
+        assert policy.observe_embedding(embedding, t) == pytest.approx(0.5, abs=1e-5)
+        t += 0.2
+    policy.net = constant_net(1.4)  # the camera now sees asphalt; the hind legs are still in the grass
+    speeds = []
+    for _ in range(20):
+        speeds.append(policy.observe_embedding(embedding, t))
+        t += 0.2
+    held = [v for v in speeds if v < 1.0]
+    assert len(held) * 0.2 == pytest.approx(1.2 / 0.5, abs=0.21)  # 1.2 m at 0.5 m/s
+    assert speeds[-1] == pytest.approx(1.4, abs=1e-5)
+    policy.net = constant_net(0.5)  # slowing down is immediate
+    assert policy.observe_embedding(embedding, t) == pytest.approx(0.5, abs=1e-5)
 
 
 def test_checkpoint_refuses_other_perception_and_corruption(tmp_path):

@@ -1,0 +1,63 @@
+"""`semloco train perception`: trains, resumes where it stopped, fine-tunes from a checkpoint,
+and mixes datasets (e.g. the boulder set with the main one)."""
+
+import json
+
+import pytest
+
+from robot_perception.checkpoint import load_checkpoint
+from robot_perception.data import concatenate_frames, load_frames
+from robot_perception.train import TrainConfig, train
+from sim.dataset import DatasetRequest, make_dataset, walk_end_m, with_boulders
+from sim.trail import random_trail
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    make_dataset(DatasetRequest(root / "plain", trails=1, frames_per_trail=4, seed=5))
+    make_dataset(DatasetRequest(root / "boulders", trails=1, frames_per_trail=4, seed=6, boulders=True))
+    return root / "plain", root / "boulders"
+
+
+def test_boulder_trails_close_the_walking_line():
+    trail = with_boulders(random_trail(3), 3)
+    side, closing = trail.obstacles[:-1], trail.obstacles[-1]
+    for ob in side:  # beside the walking line, clear of the robot's legs
+        assert abs(ob.lateral_m) - ob.size_m / 2 >= 0.45 - 1e-9
+    assert abs(closing.lateral_m) < 0.3 and closing.at_m > trail.length_m - 1.0
+    assert walk_end_m(trail) == pytest.approx(closing.at_m - 1.0)
+
+
+def test_train_resume_and_mix(datasets, tmp_path):
+    plain, boulders = datasets
+    card = json.loads((boulders / "dataset.json").read_text())
+    assert card["boulders"] and card["trails"][0]["obstacles"]
+    mixed = concatenate_frames([load_frames(plain), load_frames(boulders)])
+    assert len(mixed) == 8 and len(set(mixed.trail.tolist())) == len(set(load_frames(plain).trail.tolist())) + len(
+        set(load_frames(boulders).trail.tolist()))
+    out = tmp_path / "net.pt"
+    config = TrainConfig((plain, boulders), out, max_steps=3, batch_size=2, threads=1, save_every=2, minutes=10)
+    report = train(config, progress=False)
+    assert report["steps"] == 3
+    _model, header = load_checkpoint(out)
+    assert header["train_frames"] == 8 and header["trained_steps"] == 3
+    again = train(TrainConfig((plain, boulders), out, max_steps=5, batch_size=2, threads=1, minutes=10),
+                  progress=False)
+    assert again["steps"] == 5  # resumed at step 3, did 2 more
+    history = json.loads(out.with_name(out.name + ".train.json").read_text())["history"]
+    assert [h["step"] for h in history] == sorted(h["step"] for h in history)
+
+
+def test_fine_tune_from_a_checkpoint(datasets, tmp_path):
+    plain, boulders = datasets
+    base = tmp_path / "base.pt"
+    train(TrainConfig(plain, base, max_steps=2, batch_size=2, threads=1, minutes=10), progress=False)
+    tuned = tmp_path / "tuned.pt"
+    report = train(TrainConfig(boulders, tuned, max_steps=2, batch_size=2, threads=1, minutes=10, init=base),
+                   progress=False)
+    assert report["steps"] == 2
+    assert load_checkpoint(tuned)[1]["init"] == str(base)
+    with pytest.raises(ValueError, match="use_previous_mask"):
+        train(TrainConfig(boulders, tmp_path / "x.pt", max_steps=1, batch_size=2, threads=1, init=base,
+                          use_previous_mask=False), progress=False)
