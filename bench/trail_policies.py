@@ -7,6 +7,7 @@ and the acceptance checks of issue 6) and the speed-along-the-trail plot of each
 
     python bench/trail_policies.py [--trails demo paper460] [--seeds 0 1 2] [--workers 2]
     python bench/trail_policies.py --table-only      # remake the table from docs/trail_policies.json
+    python bench/trail_policies.py --policies learned --merge   # re-run some, keep the others
 
 About an hour on the 2-core machine for the full set (paper460 is 460 m; fixed-slow walks it at
 ~0.45 m/s, i.e. 17 simulated minutes per run).
@@ -128,6 +129,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--docs", default=str(ROOT / "docs"))
     parser.add_argument("--table-only", action="store_true")
+    parser.add_argument("--merge", action="store_true",
+                        help="add these runs to docs/trail_policies.json (replacing same trail/policy/seed)")
     args = parser.parse_args()
     docs = Path(args.docs)
     docs.mkdir(parents=True, exist_ok=True)
@@ -140,6 +143,12 @@ def main() -> int:
     command = "python bench/trail_policies.py " + " ".join(sys.argv[1:])
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
         reports = pool.map(run_one, jobs, chunksize=1)
+    if args.merge and store.is_file():
+        old = json.loads(store.read_text())
+        key = lambda r: (r["trail"], r["policy"], r["seed"])
+        fresh = {key(r) for r in reports}
+        reports = [r for r in old["reports"] if key(r) not in fresh] + reports
+        command = "; ".join(dict.fromkeys(old["command"].split("; ") + [command]))
     store.write_text(json.dumps({"command": command, "reports": reports}, indent=2) + "\n")
     return 0 if write_docs(reports, docs, command) else 1
 

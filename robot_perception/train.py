@@ -129,8 +129,8 @@ def train(config: TrainConfig, frames: FrameSet | None = None, progress: bool = 
             step += 1
             bar.update(1)
             if step % 20 == 0:
-                record = {"step": step, "elapsed_s": round(elapsed, 1), "lr": lr, "loss": float(total),
-                          "seg_loss": float(seg), "depth_loss": float(dep)}
+                record = {"step": step, "elapsed_s": round(elapsed, 1), "lr": lr, "loss": float(total.detach()),
+                          "seg_loss": float(seg.detach()), "depth_loss": float(dep.detach())}
                 history.append(record)
                 log.write(json.dumps(record) + "\n")
                 log.flush()

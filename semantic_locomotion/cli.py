@@ -159,11 +159,14 @@ def _demonstrate(args: argparse.Namespace) -> int:
     if args.minutes <= 0:
         print("semloco demonstrate: --minutes: must be positive", file=sys.stderr)
         return 2
-    with tqdm(total=round(args.minutes * 60), unit="s", desc="demonstrations (walking time)",
+    card_path = Path(args.out) / "demonstrations.json"
+    episodes = json.loads(card_path.read_text())["episodes"] if card_path.is_file() else []
+    done_s = sum(e["walking_time_s"] for e in episodes)
+    total_s = round(args.minutes * 60)
+    with tqdm(total=total_s, initial=min(round(done_s), total_s), unit="s", desc="demonstrations (walking time)",
               disable=args.quiet) as bar:
         def progress(result) -> None:
             bar.update(min(round(result.walking_time_s), bar.total - bar.n))
-            bar.set_postfix(episodes=bar.n and len(list(Path(args.out).glob("episode_*"))))
 
         card = record_demonstrations(Path(args.out), args.minutes, args.seed, progress=progress)
     print(json.dumps({"out": args.out, "episodes": len(card["episodes"]),
@@ -182,7 +185,7 @@ def _demos(args: argparse.Namespace) -> int:
     try:
         with tqdm(unit="frame", desc="demos -> pairs", disable=args.quiet) as bar:
             pairs = demos_to_pairs(args.folder, args.perception_model, keep_images=args.keep_images,
-                                   progress=bar.update)
+                                   progress=bar.update, label_lag_s=args.label_lag)
     except BagError as exc:
         print(f"semloco demos: {exc}", file=sys.stderr)
         return 2
@@ -324,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     demos.add_argument("--out", help="pairs file to write (default: FOLDER/pairs.npz)")
     demos.add_argument("--perception-model", default="models/terrain_net.pt")
     demos.add_argument("--keep-images", action="store_true", help="also store the RGB images (for fine-tuning)")
+    demos.add_argument("--label-lag", type=float, default=0.4,
+                       help="pair each image with the command this many seconds later (the operator's reaction "
+                            "delay; config/demonstrator.yaml's is 0.4 s)")
     demos.add_argument("--quiet", action="store_true")
     demos.set_defaults(func=_demos)
 

@@ -3,10 +3,11 @@
 Every bag under the folder (a rosbag2/MCAP directory, as `semloco demonstrate`, the recorder node
 or `ros2 bag record -s mcap` make) is read in the order written. Each camera image is paired with
 the forward speed of the most recent command on the command topic at or before the image's time
-(the operator's speed while looking at that scene); images before the first command, and images
-while the operator stood still at the start, are dropped. Images are run through the terrain
-perception model in order (its previous-mask prior carries from frame to frame, as at run time)
-and its semantic embedding is stored; ``keep_images`` also stores the RGB images (for fine-tuning).
+plus ``label_lag_s`` (the operator's reaction delay: the command that scene caused); images whose
+label would come before the operator first moved, or after the last command, are dropped.
+Images are run through the terrain perception model in order (its previous-mask prior carries
+from frame to frame, as at run time) and its semantic embedding is stored; ``keep_images`` also
+stores the RGB images (for a fine-tune of the embedding, which is not built yet).
 
 The pairs file (NPZ) holds ``embedding`` (N, 64) float32, ``speed_mps`` (N,), ``episode`` (N,) the
 index of the bag each pair came from (validation splits are by episode, never by frame),
@@ -87,8 +88,13 @@ def find_bags(folder: str | Path) -> list[Path]:
     return bags
 
 
-def bag_pairs(bag: Path, image_topic: str = IMAGE_TOPIC, command_topic: str = COMMAND_TOPIC):
-    """(time_s, rgb image, commanded forward speed, terrain or '') for each usable image of a bag."""
+def bag_pairs(bag: Path, image_topic: str = IMAGE_TOPIC, command_topic: str = COMMAND_TOPIC,
+              label_lag_s: float = 0.0):
+    """(time_s, rgb image, commanded forward speed, terrain or '') for each usable image of a bag.
+
+    The label of an image at time t is the last command at or before t + ``label_lag_s``: an
+    operator answers what they see after a reaction delay, so the command that image caused comes
+    that much later. Images whose labelling command is not yet past the first move are dropped."""
     from geometry_msgs.msg import Twist
     from rclpy.serialization import deserialize_message
     from sensor_msgs.msg import Image
@@ -96,24 +102,37 @@ def bag_pairs(bag: Path, image_topic: str = IMAGE_TOPIC, command_topic: str = CO
 
     from robot_perception.ros_images import image_to_array
 
-    command, moving, terrain = None, False, ""
+    command_times, commands, images, terrain = [], [], [], ""
     for message in read_bag(bag, {image_topic, command_topic, TERRAIN_TOPIC}):
         if message.topic == command_topic:
             if message.type_name != "geometry_msgs/msg/Twist":
                 raise BagError(f"{bag}: {command_topic} holds {message.type_name}, expected geometry_msgs/msg/Twist")
-            command = float(deserialize_message(message.data, Twist).linear.x)
-            moving = moving or command > 0.05
+            command_times.append(message.time_ns)
+            commands.append(float(deserialize_message(message.data, Twist).linear.x))
         elif message.topic == TERRAIN_TOPIC:
             terrain = deserialize_message(message.data, String).data
-        elif message.topic == image_topic and command is not None and moving:
+        elif message.topic == image_topic:
             if message.type_name != "sensor_msgs/msg/Image":
                 raise BagError(f"{bag}: {image_topic} holds {message.type_name}, expected sensor_msgs/msg/Image")
-            image = image_to_array(deserialize_message(message.data, Image))
-            yield message.time_ns * 1e-9, image, command, terrain
+            images.append((message.time_ns, message.data, terrain))
+    if not commands:
+        return
+    command_times = np.array(command_times)
+    moving = np.flatnonzero(np.array(commands) > 0.05)
+    if not len(moving):
+        return
+    first_move_ns = command_times[moving[0]]
+    lag_ns = round(label_lag_s * 1e9)
+    for time_ns, data, terrain in images:
+        label_ns = time_ns + lag_ns
+        index = int(np.searchsorted(command_times, label_ns, side="right")) - 1
+        if index < 0 or label_ns < first_move_ns or (lag_ns > 0 and label_ns > command_times[-1]):
+            continue  # before the first move, or a reaction the recording did not capture
+        yield time_ns * 1e-9, image_to_array(deserialize_message(data, Image)), commands[index], terrain
 
 
 def demos_to_pairs(folder: str | Path, perception_checkpoint: str | Path, keep_images: bool = False,
-                   progress=None) -> DemoPairs:
+                   progress=None, label_lag_s: float = 0.0) -> DemoPairs:
     from robot_perception.inference import TerrainPerception
 
     perception = TerrainPerception(perception_checkpoint, threads=2)
@@ -121,7 +140,7 @@ def demos_to_pairs(folder: str | Path, perception_checkpoint: str | Path, keep_i
     rows: dict[str, list] = {"embedding": [], "speed": [], "episode": [], "time": [], "terrain": [], "image": []}
     for index, bag in enumerate(bags):
         perception.reset()
-        for t, image, speed, terrain in bag_pairs(bag):
+        for t, image, speed, terrain in bag_pairs(bag, label_lag_s=label_lag_s):
             out = perception.process(image)
             rows["embedding"].append(out.embedding)
             rows["speed"].append(speed)

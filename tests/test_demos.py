@@ -40,7 +40,7 @@ def test_pairs_take_the_command_in_force_at_each_image(tmp_path):
     # episode 0: standing (0) until 1.0 s, then 0.5 m/s, then 1.2 m/s from 2.0 s
     write_episode(tmp_path / "ep0", [(0.0, 0.0), (1.0, 0.5), (2.0, 1.2)], [0.2, 0.6, 1.0, 1.4, 2.0, 2.4, 2.8], 0)
     write_episode(tmp_path / "ep1", [(0.5, 0.8)], [0.1, 0.5, 0.9, 1.3], 1)  # first image before any command
-    pairs = demos_to_pairs(tmp_path, MODEL)
+    pairs = demos_to_pairs(tmp_path, MODEL, label_lag_s=0.0)
     assert pairs.bags == [str(tmp_path / "ep0"), str(tmp_path / "ep1")]
     # ep0: images at 0.2 and 0.6 are dropped (standing before the first move); at 1.0 the command
     # written at the same instant (written first) is in force
@@ -55,12 +55,21 @@ def test_pairs_take_the_command_in_force_at_each_image(tmp_path):
     assert np.array_equal(again.embedding, pairs.embedding) and again.perception_sha256 == pairs.perception_sha256
 
 
+def test_labels_follow_the_reaction_delay(tmp_path):
+    # commands every 0.1 s ramping 0.1 m/s per step; with a 0.4 s lag the image at t is labelled
+    # with the command at t + 0.4, and images whose reaction falls after the recording are dropped
+    write_episode(tmp_path / "ep0", [(0.1 * k, 0.1 * (k + 1)) for k in range(20)], [0.2, 0.6, 1.0, 1.4, 1.8], 0)
+    pairs = demos_to_pairs(tmp_path, MODEL, label_lag_s=0.4)
+    assert pairs.time_s.tolist() == pytest.approx([0.2, 0.6, 1.0, 1.4])
+    assert pairs.speed_mps.tolist() == pytest.approx([0.7, 1.1, 1.5, 1.9])
+
+
 def test_errors_name_what_is_missing(tmp_path):
     with pytest.raises(BagError, match="no bags"):
         demos_to_pairs(tmp_path, MODEL)
     write_episode(tmp_path / "ep0", [], [0.1, 0.2], 0)
     with pytest.raises(BagError, match="no \\(image, command\\) pairs"):
-        demos_to_pairs(tmp_path, MODEL)
+        demos_to_pairs(tmp_path, MODEL, label_lag_s=0.0)
     with pytest.raises(BagError, match="semloco demos"):
         DemoPairs.load(tmp_path / "nothing.npz")
 
@@ -70,7 +79,8 @@ def test_cli_demos_then_train_speed(tmp_path):
         write_episode(tmp_path / "bags" / f"ep{e}", [(0.0, 0.4 + 0.4 * e)], [0.1 * k for k in range(1, 12)], e)
     root = Path(__file__).parents[1]
     out = subprocess.run([sys.executable, "-m", "semantic_locomotion.cli", "demos", str(tmp_path / "bags"),
-                          "--perception-model", str(MODEL), "--quiet"], cwd=root, capture_output=True, text=True)
+                          "--perception-model", str(MODEL), "--label-lag", "0", "--quiet"], cwd=root,
+                         capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["pairs"] == 33
     out = subprocess.run([sys.executable, "-m", "semantic_locomotion.cli", "train", "speed", "--demos",
