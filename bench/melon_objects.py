@@ -1,82 +1,217 @@
-"""MELON on PyBullet objects: pose error and held-out PSNR per object, the modulo ablation on a
-pseudo-symmetric object, and noisy training images. Writes docs/melon.md, docs/melon.json and a
-polar plot per run (docs/melon_<run>.png), with the wall-clock time of each run on this machine.
+"""MELON on PyBullet objects: pose error and held-out PSNR per object and seed, the modulo ablation on
+a pseudo-symmetric object (husky: its view from behind looks like its view from the front), and noisy
+training images. Writes docs/melon.md, docs/melon.json, a polar plot per run (docs/melon_<run>.png)
+and husky's self-similarity plot (docs/melon_self_similarity.png), with each run's wall-clock time on
+this machine.
 
-    python bench/melon_objects.py [--steps 3000] [--views 64] [--runs all|objects|modulo|noise]
+    python bench/melon_objects.py [--runs all | GROUP[,GROUP...] | RUN[,RUN...]] [--threads 1]
+
+Groups: objects, seeds, modulo, noise (see RUNS). Rows of runs not made by this invocation are kept
+from an existing docs/melon.json, so groups can be run one at a time.
 """
 
 import argparse
 import json
+import shlex
+import sys
 import time
 from pathlib import Path
+
+import numpy as np
 
 from robot_perception.melon.data import make_turntable_set, self_similarity
 from robot_perception.melon.evaluate import evaluate_run, polar_plot
 from robot_perception.melon.train import MelonConfig, MelonRun
 
-RUNS = {
-    "objects": [("duck", 2, 0.0), ("teddy", 2, 0.0), ("r2d2", 2, 0.0)],
-    "modulo": [("husky", 1, 0.0), ("husky", 2, 0.0), ("husky", 4, 0.0)],
-    "noise": [("duck", 2, 0.5)],
+# group: (object, N, noise sigma, seed[, variant]); a variant is a named set of MelonConfig overrides
+VARIANTS = {
+    # diagnostic for noisy images: the field stays at 24^3 (and the targets blurred to match) until
+    # step 4000, so that the refinement's pose gradients see the coarse, less noisy picture longer
+    "coarse": {"resolution_schedule": ((0, 12), (500, 24), (4000, 48))},
 }
+RUNS = {
+    "objects": [("duck", 2, 0.0, 0), ("teddy", 2, 0.0, 0), ("racecar", 2, 0.0, 0), ("r2d2", 2, 0.0, 0),
+                ("block002", 2, 0.0, 0)],
+    "modulo": [("husky", 1, 0.0, 0), ("husky", 2, 0.0, 0), ("husky", 4, 0.0, 0)],
+    "noise": [("duck", 2, 0.5, 0)],
+    "seeds": [("duck", 2, 0.0, 1), ("teddy", 2, 0.0, 1), ("racecar", 2, 0.0, 1), ("r2d2", 2, 0.0, 1)],
+    "noise_coarse": [("duck", 2, 0.5, 0, "coarse")],
+}
+SYMMETRIC_OBJECT = "husky"
+TARGETS = {"pose_deg": 5.0, "psnr_db": 25.0, "minutes": 15.0, "noisy_pose_deg": 10.0}
 
 
-def run_one(obj, modulo, sigma, args, work: Path, docs: Path) -> dict:
-    name = f"{obj}_N{modulo}" + (f"_sigma{sigma:g}" if sigma else "")
-    data = make_turntable_set(obj, work / f"data_{obj}_{sigma:g}", views=args.views, held_out=8, noise_sigma=sigma,
-                              seed=args.seed)
+def run_name(obj: str, modulo: int, sigma: float, seed: int, variant: str = "") -> str:
+    name = f"{obj}_N{modulo}" + (f"_sigma{sigma:g}" if sigma else "") + f"_seed{seed}"
+    return name + (f"_{variant}" if variant else "")
+
+
+def run_one(obj: str, modulo: int, sigma: float, seed: int, args, work: Path, docs: Path, variant: str = "") -> dict:
+    name = run_name(obj, modulo, sigma, seed, variant)
+    data = work / f"data_{obj}_sigma{sigma:g}_seed{seed}"
+    if not (data / "poses_true.json").exists():
+        make_turntable_set(obj, data, views=args.views, held_out=8, noise_sigma=sigma, seed=seed)
+    out = work / f"run_{name}"
+    if out.exists() and not args.resume:
+        import shutil
+
+        shutil.rmtree(out)
     start = time.perf_counter()
-    run = MelonRun(MelonConfig(data / "images", work / f"run_{name}", modulo=modulo, steps=args.steps,
-                               refine_steps=args.refine_steps, seed=args.seed, threads=args.threads))
-    run.run(progress=True)
+    run = MelonRun(MelonConfig(data / "images", out, modulo=modulo, steps=args.steps, refine_steps=args.refine_steps,
+                               seed=seed, threads=args.threads, **VARIANTS.get(variant, {})))
+    run.run(progress=not args.quiet)
     run.write_outputs()
     minutes = (time.perf_counter() - start) / 60
-    report = evaluate_run(work / f"run_{name}", data)
+    report = evaluate_run(out, data)
     polar_plot(report, data / "poses_true.json", docs / f"melon_{name}.png",
-               f"{obj}, N = {modulo}" + (f", sigma = {sigma:g}" if sigma else ""))
-    row = {"run": name, "object": obj, "modulo": modulo, "noise_sigma": sigma, "views": args.views,
-           "steps": run.step, "minutes": round(minutes, 1),
+               f"{obj}, N = {modulo}" + (f", sigma = {sigma:g}" if sigma else "") + f", seed {seed}")
+    row = {"run": name, "object": obj, "modulo": modulo, "noise_sigma": sigma, "seed": seed, "variant": variant,
+           "overrides": {k: str(v) for k, v in VARIANTS.get(variant, {}).items()}, "views": args.views,
+           "steps": run.step, "threads": args.threads, "minutes": round(minutes, 1),
+           "melon_stage_mean_pose_error_deg": report["melon_stage_mean_pose_error_deg"],
            **{k: report[k] for k in ("mean_pose_error_deg", "median_pose_error_deg", "max_pose_error_deg",
-                                     "held_out_psnr_db")}}
+                                     "held_out_psnr_db")},
+           "command": "python " + " ".join(shlex.quote(a) for a in sys.argv)}
     print(json.dumps(row), flush=True)
     return row
 
 
+def selected_runs(spec: str) -> list[tuple]:
+    if spec == "all":
+        return [r for group in RUNS.values() for r in group]
+    chosen = []
+    for item in spec.split(","):
+        if item in RUNS:
+            chosen += RUNS[item]
+            continue
+        matches = [r for group in RUNS.values() for r in group if run_name(*r) == item]
+        if not matches:
+            names = ", ".join(run_name(*r) for group in RUNS.values() for r in group)
+            raise SystemExit(f"--runs: unknown {item!r} (groups: {', '.join(RUNS)}; runs: {names})")
+        chosen += matches[:1]
+    return list(dict.fromkeys(chosen))
+
+
+def self_similarity_plot(obj: str, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    azimuths, distance = self_similarity(obj, steps=72)
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.plot(azimuths, distance, "-", color="tab:blue")
+    # pseudo-symmetries: local minima away from 0 well below the typical distance
+    for i in range(1, len(azimuths)):
+        prev, nxt = distance[i - 1], distance[(i + 1) % len(azimuths)]
+        if distance[i] < prev and distance[i] < nxt and distance[i] < 0.5 * np.median(distance):
+            ax.axvline(azimuths[i], color="tab:red", ls="--", lw=1)
+    ax.set_xlabel("azimuth of the view (deg), latitude 30 deg")
+    ax.set_ylabel("RMS RGB distance to azimuth 0")
+    ax.set_title(f"{obj}: photometric self-similarity (dashed: pseudo-symmetry)", fontsize=9)
+    ax.set_xlim(0, 360)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return azimuths, distance
+
+
+def fmt(x, spec=".1f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def write_docs(rows: list[dict], docs: Path, azimuths: np.ndarray, distance: np.ndarray) -> str:
+    order = {run_name(*r): i for i, r in enumerate(r for group in RUNS.values() for r in group)}
+    rows = sorted(rows, key=lambda r: order.get(r["run"], len(order)))
+    t = TARGETS
+    clean = [r for r in rows if r["noise_sigma"] == 0 and r["object"] != SYMMETRIC_OBJECT]
+    passing = [r for r in clean if r["mean_pose_error_deg"] <= t["pose_deg"] and r["held_out_psnr_db"] >= t["psnr_db"]
+               and r["minutes"] <= t["minutes"]]
+    modulo = {r["modulo"]: r for r in rows if r["object"] == SYMMETRIC_OBJECT and r["noise_sigma"] == 0}
+    noisy = [r for r in rows if r["noise_sigma"] > 0]
+    commands = list(dict.fromkeys(r["command"] for r in rows))  # the invocation that made each row
+    lines = [
+        "# MELON on PyBullet objects", "",
+        "Rows made by these invocations of this script (column *cmd*; each keeps the rows of earlier ones; an "
+        "invocation stopped before all its runs finished has rows for its finished runs only):", "",
+        *[f"{i + 1}. `{c}`" for i, c in enumerate(commands)], "",
+        "Each run: 64 unposed 64x64 training views of one object (PyBullet turntable, latitude 5-60 deg, random "
+        "longitude, camera 3 m away, 40 deg field of view), 8 held-out views; one torch thread (the machine's other "
+        "core was busy with other work, so the minutes are conservative). Method: the MELON stage (4-layer CNN pose "
+        "encoder from noise + modulo loss over N replicas + a circular-moment uniformity prior on the chosen "
+        "longitudes, coarse-to-fine grid field) followed by a refinement stage (per-image poses initialised from the "
+        "MELON stage, optimised with the field, with a periodic candidate pose search).", "",
+        "Pose error: angle between inferred and true camera directions after the best rotation about the up axis "
+        "(mean, median). *MELON stage*: the mean error of the poses the encoder and modulo loss inferred, before "
+        "refinement. PSNR: the field rendered at the held-out views' true poses (aligned by the same rotation).", "",
+        "| run | object | seed | N | noise sigma | MELON stage error (deg) | mean pose error (deg) | median (deg) | "
+        "held-out PSNR (dB) | minutes | cmd |",
+        "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['run']} | {r['object']} | {r['seed']} | {r['modulo']} | {r['noise_sigma']:g} | "
+                     f"{fmt(r['melon_stage_mean_pose_error_deg'])} | {r['mean_pose_error_deg']:.1f} | "
+                     f"{r['median_pose_error_deg']:.1f} | {r['held_out_psnr_db']:.1f} | {r['minutes']:.1f} | "
+                     f"{commands.index(r['command']) + 1} |")
+    lines += ["", "## Against the acceptance lines (computed from the table)", ""]
+    objects = sorted({r["object"] for r in passing})
+    lines.append(f"- Pose error <= {t['pose_deg']:g} deg, PSNR >= {t['psnr_db']:g} dB within {t['minutes']:g} min: "
+                 f"{len(passing)} of {len(clean)} clean runs, "
+                 f"on {len(objects)} objects ({', '.join(objects) or 'none'})"
+                 + (f"; not met by: {', '.join(r['run'] for r in clean if r not in passing)}."
+                    if len(passing) < len(clean) else "."))
+    if modulo:
+        lines.append(f"- Modulo ablation on {SYMMETRIC_OBJECT}: " + ", ".join(
+            f"N = {n}: mean {modulo[n]['mean_pose_error_deg']:.1f} deg, median "
+            f"{modulo[n]['median_pose_error_deg']:.1f} deg (MELON stage mean "
+            f"{fmt(modulo[n]['melon_stage_mean_pose_error_deg'])} deg)" for n in sorted(modulo)) + ".")
+    for r in noisy:
+        verdict = "met" if r["mean_pose_error_deg"] <= t["noisy_pose_deg"] else "not met"
+        lines.append(f"- Noise sigma = {r['noise_sigma']:g} ({r['run']}): mean pose error "
+                     f"{r['mean_pose_error_deg']:.1f} deg (target <= {t['noisy_pose_deg']:g}: {verdict}).")
+    variants = sorted({r.get("variant") for r in rows if r.get("variant")})
+    lines += [f"- Variant `{v}` (not the default method): {json.dumps(VARIANTS[v])}."
+              for v in variants if v in VARIANTS]
+    lines += ["", f"## {SYMMETRIC_OBJECT}'s pseudo-symmetry", "",
+              "![self-similarity](melon_self_similarity.png)", "",
+              "RMS RGB distance of the view at each azimuth from the view at azimuth 0 (latitude 30 deg): "
+              + ", ".join(f"{a:.0f} deg: {d:.3f}" for a, d in zip(azimuths[::9], distance[::9])) + ".", "",
+              "## Predicted (x) and true (o) cameras", ""]
+    lines += [f"![{r['run']}](melon_{r['run']}.png)" for r in rows]
+    text = "\n".join(lines) + "\n"
+    (docs / "melon.md").write_text(text)
+    (docs / "melon.json").write_text(json.dumps(rows, indent=2) + "\n")
+    return text
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--steps", type=int, default=1500)
-    parser.add_argument("--refine-steps", type=int, default=6000)
+    parser.add_argument("--runs", default="all", help="all, or comma-separated groups and/or run names")
+    parser.add_argument("--steps", type=int, default=MelonConfig.steps, help="MELON stage steps")
+    parser.add_argument("--refine-steps", type=int, default=MelonConfig.refine_steps)
     parser.add_argument("--views", type=int, default=64)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--runs", default="all", choices=["all", *RUNS])
-    parser.add_argument("--work", default="/tmp/melon_bench")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--work", default="/tmp/melon_bench", help="data and run folders")
     parser.add_argument("--docs", default="docs")
+    parser.add_argument("--resume", action="store_true", help="resume runs found in --work instead of restarting")
+    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--docs-only", action="store_true", help="only rewrite melon.md (and the plots that need "
+                        "no training) from the rows in melon.json")
     args = parser.parse_args()
     work, docs = Path(args.work), Path(args.docs)
     docs.mkdir(parents=True, exist_ok=True)
-    groups = list(RUNS) if args.runs == "all" else [args.runs]
-    rows = [run_one(obj, n, s, args, work, docs) for g in groups for obj, n, s in RUNS[g]]
-    az, dist = self_similarity("husky")
-    lines = ["# MELON on PyBullet objects", "",
-             f"`python bench/melon_objects.py --steps {args.steps} --refine-steps {args.refine_steps} "
-             f"--views {args.views}`: {args.views} unposed 64x64 "
-             "training views per object (latitude 5-60 deg, random longitude), 8 held-out views; 2 CPU threads.",
-             "Pose error is the mean angle between inferred and true camera directions after the best rotation "
-             "about the up axis; PSNR is the field rendered at the held-out views' true poses.", "",
-             "| run | object | N | noise sigma | mean pose error (deg) | median (deg) | held-out PSNR (dB) | minutes |",
-             "|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        lines.append(f"| {r['run']} | {r['object']} | {r['modulo']} | {r['noise_sigma']:g} | "
-                     f"{r['mean_pose_error_deg']:.1f} | {r['median_pose_error_deg']:.1f} | "
-                     f"{r['held_out_psnr_db']:.1f} | {r['minutes']:.1f} |")
-    lines += ["", "Husky's photometric self-similarity (RMS RGB distance from the azimuth-0 view, latitude 30 deg): "
-              + ", ".join(f"{a:.0f} deg: {d:.3f}" for a, d in zip(az[::6], dist[::6]))
-              + " - the dip at 180 deg is its pseudo-symmetry.", ""]
-    lines += [f"![{r['run']}](melon_{r['run']}.png)" for r in rows]
-    (docs / "melon.md").write_text("\n".join(lines) + "\n")
-    (docs / "melon.json").write_text(json.dumps(rows, indent=2) + "\n")
-    print("\n".join(lines))
+    runs = [] if args.docs_only else selected_runs(args.runs)
+    previous = docs / "melon.json"
+    rows = {r["run"]: r for r in json.loads(previous.read_text())} if previous.exists() else {}
+    if args.docs_only:
+        azimuths, distance = self_similarity_plot(SYMMETRIC_OBJECT, docs / "melon_self_similarity.png")
+        print(write_docs(list(rows.values()), docs, azimuths, distance))
+        return
+    for spec in runs:
+        row = run_one(*spec[:4], args, work, docs, *spec[4:])
+        rows[row["run"]] = row
+        azimuths, distance = self_similarity_plot(SYMMETRIC_OBJECT, docs / "melon_self_similarity.png")
+        text = write_docs(list(rows.values()), docs, azimuths, distance)  # after every run: partial results survive
+    print(text)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 architecture trained without the channel (same data, budget and seed) on unseen trails, and writes
 docs/prior_ablation.md and docs/prior_ablation.json.
 
-    python bench/prior_ablation.py --data DIR [--with models/terrain_net.pt] [--without models/terrain_net_rgb_only.pt]
+    python bench/prior_ablation.py --data DIR [--with models/terrain_net_base.pt]
+                                   [--without models/terrain_net_rgb_only.pt]
 
 Both checkpoints come from `semloco train perception` (the second with --no-previous-mask); see
 models/terrain_net.md for the commands.
@@ -22,7 +23,7 @@ FIELDS = [("flicker", "flicker (lower is better)", "{:.4f}"), ("miou_walkable", 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", required=True)
-    parser.add_argument("--with", dest="with_prior", default="models/terrain_net.pt")
+    parser.add_argument("--with", dest="with_prior", default="models/terrain_net_base.pt")
     parser.add_argument("--without", default="models/terrain_net_rgb_only.pt")
     parser.add_argument("--out", default="docs")
     args = parser.parse_args()

@@ -65,7 +65,7 @@ def acceptance(reports: list[dict], preferences: dict[str, float]) -> list[tuple
                     where = f"{r['trail']} seed {r['seed']} {terrain}"
                     worst = (gap, f"{where}: {row[field]:.2f} vs {preferences[terrain]}")
         checks.append((f"learned per-terrain mean {kind} speed within 0.2 m/s of the demonstrator's preference",
-                       worst[0] <= 0.2, f"worst gap {worst[0]:.2f} m/s ({worst[1]})"))
+                       bool(learned) and worst[0] <= 0.2, f"worst gap {worst[0]:.2f} m/s ({worst[1]})"))
     for trail in sorted({r["trail"] for r in reports}):
         a = [r["avg_speed_mps"] for r in learned if r["trail"] == trail]
         b = [r["avg_speed_mps"] for r in reports if r["policy"] == "fixed-slow" and r["trail"] == trail]

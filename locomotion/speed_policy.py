@@ -107,9 +107,12 @@ def load_speed_policy(path: str | Path, perception_sha256: str | None = None) ->
 
 @dataclasses.dataclass(frozen=True)
 class ObstacleCapConfig:
-    stop_distance_m: float = 0.8
+    stop_distance_m: float = 1.5
     brake_decel_mps2: float = 0.5
     confirm_frames: int = 2
+    remember_within_m: float = 2.5
+    remember_confirm_frames: int = 3
+    forget_after_clear_frames: int = 4
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,8 +162,11 @@ class SpeedPolicy:
         self.raw = 0.0
         self.cap = math.inf
         self._obstacle_frames = 0
+        self._clear_frames = 0
         self._recent: list[tuple[float, float]] = []  # (time, smoothed prediction)
         self._last_command = 0.0
+        self._last_command_time: float | None = None
+        self._remembered_m: float | None = None  # a close obstacle, dead-reckoned with the command
 
     def predict(self, embedding: np.ndarray) -> float:
         """The network's speed for one embedding vector (no smoothing)."""
@@ -188,20 +194,46 @@ class SpeedPolicy:
         return self.command(t)
 
     def observe_obstacle(self, distance_m: float | None) -> None:
-        """A corridor reading from the depth check (metres to the obstacle; None/inf clear)."""
-        cap = obstacle_speed_cap(distance_m, self.config.obstacle)
-        self._obstacle_frames = self._obstacle_frames + 1 if math.isfinite(cap) else 0
-        if not math.isfinite(cap):
+        """A corridor reading from the depth check (metres to the obstacle; None/inf clear, NaN
+        unknown). A reading counts once ``confirm_frames`` in a row saw an obstacle. A confirmed
+        obstacle closer than ``remember_within_m`` is remembered and dead-reckoned with the
+        commanded speed: up close a boulder fills the view, no ground is left to measure from, and
+        the readings turn unknown or clear exactly when they matter most."""
+        cfg = self.config.obstacle
+        seen = distance_m is not None and math.isfinite(distance_m)
+        clear = distance_m is not None and distance_m == math.inf
+        self._obstacle_frames = self._obstacle_frames + 1 if seen else 0
+        self._clear_frames = self._clear_frames + 1 if clear else 0
+        if seen and self._obstacle_frames >= cfg.confirm_frames:
+            self.cap = obstacle_speed_cap(distance_m, cfg)
+            if distance_m < cfg.remember_within_m and self._obstacle_frames >= cfg.remember_confirm_frames:
+                self._remembered_m = distance_m
+        elif not seen:
             self.cap = math.inf
-        elif self._obstacle_frames >= self.config.obstacle.confirm_frames:
-            self.cap = cap
+        # a remembered obstacle that the view keeps calling clear (ground seen, nothing on it) was a
+        # false alarm, unless the robot has already stopped in front of it
+        if (self._remembered_m is not None and self._clear_frames >= cfg.forget_after_clear_frames
+                and self._remembered_m > cfg.stop_distance_m):
+            self._remembered_m = None
+
+    @property
+    def obstacle_cap(self) -> float:
+        """The speed cap from obstacles: the latest reading's, or the remembered close one's."""
+        remembered = (math.inf if self._remembered_m is None
+                      else obstacle_speed_cap(self._remembered_m, self.config.obstacle))
+        return min(self.cap, remembered)
 
     def command(self, t: float) -> float:
         """The forward speed to command at ``t`` (0 before the first frame or once stale)."""
+        if self._remembered_m is not None and self._last_command_time is not None:
+            self._remembered_m -= self._last_command * max(t - self._last_command_time, 0.0)
+            if self._remembered_m < -1.0:  # walked past it (it was not in the way after all)
+                self._remembered_m = None
+        self._last_command_time = t
         if self.smoothed is None or t - self.last_time > self.config.stale_after_s:
             self._last_command = 0.0
             return 0.0
         held = min(v for _, v in self._recent) if self._recent else self.smoothed
         speed = float(np.clip(held, self.config.min_speed_mps, self.config.max_speed_mps))
-        self._last_command = min(speed, self.cap)
+        self._last_command = min(speed, self.obstacle_cap)
         return self._last_command

@@ -50,6 +50,7 @@ class CorridorConfig:
     min_height_m: float = 0.10  # steps lower than this are terrain, not obstacles
     max_height_m: float = 1.0
     max_range_m: float = 6.0
+    min_range_m: float = 0.5  # nearer points are the robot's own swinging front feet, not obstacles
     min_points: int = 8  # fewer hits than this are treated as noise
 
 
@@ -72,7 +73,7 @@ def corridor_obstacle(points: np.ndarray, walkable: np.ndarray, config: Corridor
     along = points @ forward
     across = points @ lateral
     hit = ((height > config.min_height_m) & (height < config.max_height_m) & (np.abs(across) < config.half_width_m)
-           & (along > 0) & (along < config.max_range_m))
+           & (along > config.min_range_m) & (along < config.max_range_m))
     if hit.sum() < config.min_points:
         return ObstacleReport(None, int(hit.sum()), normal)
     return ObstacleReport(float(np.percentile(along[hit], 5)), int(hit.sum()), normal)

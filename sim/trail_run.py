@@ -160,7 +160,7 @@ def run_trail(request: TrailRunRequest, progress=None) -> tuple[dict, list[Trail
                     speed = preferred_speed(trail, demonstrator, x)
                 if request.policy not in FIXED_SKILLS:
                     controller.set_gait(selector.select(speed))
-                if speed < 0.05 and source is not None and math.isfinite(source.policy.cap):
+                if speed < 0.05 and source is not None and math.isfinite(source.policy.obstacle_cap):
                     stopped_since = t if stopped_since is None else stopped_since
                     if t - stopped_since >= OBSTACLE_STOP_S:
                         end_reason = "stopped_for_obstacle"

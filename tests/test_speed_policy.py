@@ -12,6 +12,7 @@ from locomotion.speed_policy import (ObstacleCapConfig, SpeedPolicy, SpeedPolicy
                                      obstacle_speed_cap, save_speed_policy)
 from locomotion.speed_training import SpeedTrainingConfig, split_episodes, train_speed_policy
 from semantic_locomotion.demos import DemoPairs
+import itertools
 
 
 def constant_net(speed: float) -> SpeedPolicyNet:
@@ -39,7 +40,7 @@ def test_obstacle_cap_stops_short_and_brakes_in_time():
 
 def test_runtime_policy_smooths_caps_and_goes_stale():
     config = SpeedPolicyConfig(smoothing_time_constant_s=0.3, stale_after_s=1.0, speed_up_hold_m=0.0,
-                               obstacle=ObstacleCapConfig(confirm_frames=2))
+                               obstacle=ObstacleCapConfig(stop_distance_m=0.8, confirm_frames=2, remember_within_m=0.0))
     policy = SpeedPolicy(constant_net(1.2), config)
     assert policy.command(0.0) == 0.0  # nothing seen yet: stand
     embedding = np.zeros(4, dtype=np.float32)
@@ -59,6 +60,52 @@ def test_runtime_policy_smooths_caps_and_goes_stale():
         policy.observe_embedding(np.zeros(5, dtype=np.float32), 2.0)
     with pytest.raises(SpeedPolicyError, match="NaN"):
         policy.observe_embedding(np.array([0, np.nan, 0, 0], dtype=np.float32), 2.0)
+
+
+def test_a_close_obstacle_is_remembered_when_the_view_loses_it():
+    config = SpeedPolicyConfig(smoothing_time_constant_s=0.0, speed_up_hold_m=0.0,
+                               obstacle=ObstacleCapConfig(stop_distance_m=1.0, confirm_frames=1, remember_within_m=2.5,
+                                                          remember_confirm_frames=1))
+    policy = SpeedPolicy(constant_net(1.0), config)
+    embedding = np.zeros(4, dtype=np.float32)
+    policy.observe_embedding(embedding, 0.0)
+    policy.observe_obstacle(4.0)  # far: capped, not remembered
+    assert policy.command(0.0) == pytest.approx(1.0)  # sqrt(2*0.5*3) > 1
+    policy.observe_obstacle(float("inf"))
+    assert policy.command(0.0) == pytest.approx(1.0)
+    policy.observe_obstacle(2.0)  # close: remembered
+    t, speeds = 0.0, []
+    for _ in range(100):
+        policy.observe_obstacle(float("nan"))  # the boulder fills the view: no ground, no reading
+        t += 0.05
+        policy.observe_embedding(embedding, t)
+        speeds.append(policy.command(t))
+    travelled = sum(v * 0.05 for v in speeds)
+    assert speeds[-1] == 0.0 and 0.8 < travelled <= 1.0 + 1e-6  # stopped stop_distance_m short of it
+    assert all(b <= a + 1e-9 for a, b in itertools.pairwise(speeds))  # braking, never speeding up
+    for _ in range(10):  # stopped in front of it: clear readings do not release it
+        policy.observe_obstacle(float("inf"))
+    assert policy.command(t) == 0.0
+
+
+def test_a_remembered_false_alarm_is_forgotten_when_the_view_stays_clear():
+    config = SpeedPolicyConfig(smoothing_time_constant_s=0.0, speed_up_hold_m=0.0,
+                               obstacle=ObstacleCapConfig(stop_distance_m=1.0, confirm_frames=2, remember_within_m=2.5,
+                                                          remember_confirm_frames=3, forget_after_clear_frames=4))
+    policy = SpeedPolicy(constant_net(1.4), config)
+    embedding = np.zeros(4, dtype=np.float32)
+    policy.observe_embedding(embedding, 0.0)
+    for d in (2.3, 2.2):  # two readings: capped, but not remembered
+        policy.observe_obstacle(d)
+    policy.observe_obstacle(float("inf"))
+    assert policy.command(0.0) == pytest.approx(1.4)
+    for d in (2.3, 2.2, 2.1):  # three in a row: remembered
+        policy.observe_obstacle(d)
+    for _ in range(3):
+        policy.observe_obstacle(float("inf"))
+    assert policy.command(0.0) == pytest.approx(math.sqrt(2 * 0.5 * 1.1))  # still remembered
+    policy.observe_obstacle(float("inf"))
+    assert policy.command(0.0) == pytest.approx(1.4)  # four clear views: a false alarm
 
 
 def test_speeds_up_only_after_walking_past_what_made_it_slow():

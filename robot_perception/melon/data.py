@@ -2,7 +2,11 @@
 Gaussian noise, and the photometric self-similarity map that reveals pseudo-symmetries.
 
 Objects are scaled to fit a sphere of radius 0.9 at the origin; the camera sits on a sphere of
-``radius`` looking at the origin with +z up; the background is white. Ground-truth poses are
+``radius`` looking at the origin with +z up; the background is white. Images are rendered at
+``supersample`` times the size and box-averaged (anti-aliased, like a real sensor's pixel area), with
+the principal point at the image centre as in robot_perception.melon.field.pixel_rays: PyBullet's
+TinyRenderer samples pixel corners, half a pixel off the pinhole model, which a consistent 3D field
+cannot reproduce (``projection_matrix`` moves it back). Ground-truth poses are
 written next to the images (``poses_true.json``) for evaluation only; the trainer never reads it.
 """
 
@@ -26,6 +30,7 @@ OBJECTS = {
     "husky": "husky/husky.urdf",
     "mug": "objects/mug.urdf",
     "table": "table/table.urdf",
+    "block002": "random_urdfs/002/002.urdf",  # one of pybullet_data's random block compounds
 }
 
 
@@ -36,6 +41,7 @@ class TurntableConfig:
     fov_deg: float = 40.0
     lat_range_deg: tuple[float, float] = (5.0, 60.0)
     object_radius: float = 0.9
+    supersample: int = 4
 
 
 class TurntableRenderer:
@@ -55,7 +61,7 @@ class TurntableRenderer:
         pos, orn = pybullet.getBasePositionAndOrientation(body, physicsClientId=self.client)
         pybullet.resetBasePositionAndOrientation(body, np.array(pos) - (lo + hi) / 2, orn, physicsClientId=self.client)
         self.body = body
-        self.projection = pybullet.computeProjectionMatrixFOV(config.fov_deg, 1.0, 0.1, 10.0)
+        self.projection = projection_matrix(config.fov_deg, config.size_px * config.supersample)
 
     def _aabb(self, body):
         boxes = [pybullet.getAABB(body, link, physicsClientId=self.client)
@@ -67,17 +73,27 @@ class TurntableRenderer:
     def render(self, lat: float, lon: float) -> np.ndarray:
         """(S, S, 3) float32 image in [0, 1] on white."""
         cfg = self.config
+        size, k = cfg.size_px, cfg.supersample
         eye = cfg.radius * np.array([math.cos(lat) * math.cos(lon), math.cos(lat) * math.sin(lon), math.sin(lat)])
         view = pybullet.computeViewMatrix(eye.tolist(), [0, 0, 0], [0, 0, 1])
-        _, _, rgba, _, seg = pybullet.getCameraImage(cfg.size_px, cfg.size_px, view, self.projection,
+        _, _, rgba, _, seg = pybullet.getCameraImage(size * k, size * k, view, self.projection,
                                                      renderer=pybullet.ER_TINY_RENDERER,
                                                      lightDirection=[1.0, 1.0, 2.0], physicsClientId=self.client)
-        rgb = np.reshape(rgba, (cfg.size_px, cfg.size_px, 4))[..., :3].astype(np.float32) / 255.0
-        rgb[np.reshape(seg, (cfg.size_px, cfg.size_px)) < 0] = 1.0
-        return rgb
+        rgb = np.reshape(rgba, (size * k, size * k, 4))[..., :3].astype(np.float32) / 255.0
+        rgb[np.reshape(seg, (size * k, size * k)) < 0] = 1.0
+        return rgb.reshape(size, k, size, k, 3).mean(axis=(1, 3))
 
     def close(self) -> None:
         pybullet.disconnect(self.client)
+
+
+def projection_matrix(fov_deg: float, size_px: int) -> list[float]:
+    """PyBullet's (column-major OpenGL) projection for a square image, with its principal point moved
+    by half a pixel right and down so that pixel (row, col) sees the pinhole ray through its centre."""
+    projection = list(pybullet.computeProjectionMatrixFOV(fov_deg, 1.0, 0.1, 10.0))
+    projection[8] += 1.0 / size_px  # shifts normalised x by -1/size: half a pixel
+    projection[9] += 1.0 / size_px
+    return projection
 
 
 def focal_px(config: TurntableConfig) -> float:

@@ -24,10 +24,9 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return -10.0 * math.log10(max(mse, 1e-12))
 
 
-def evaluate_run(run_dir: str | Path, data_dir: str | Path) -> dict:
-    run_dir, data_dir = Path(run_dir), Path(data_dir)
-    predicted = json.loads((run_dir / "poses.json").read_text())
-    truth = json.loads((data_dir / "poses_true.json").read_text())
+def pose_errors(predicted: dict, truth: dict) -> tuple[list[str], float, np.ndarray]:
+    """Image names, the aligning rotation about the up axis (radians, added to predicted longitudes)
+    and the per-image angular errors (degrees) of predicted against true poses."""
     names = sorted(set(predicted) & set(truth))
     if not names:
         raise ValueError("poses: no image names in common between the run and the ground truth")
@@ -36,6 +35,18 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path) -> dict:
     lat_t = np.radians([truth[n]["latitude_deg"] for n in names])
     lon_t = np.radians([truth[n]["longitude_deg"] for n in names])
     delta, errors = align_longitudes(lat_p, lon_p, lat_t, lon_t)
+    return names, delta, errors
+
+
+def evaluate_run(run_dir: str | Path, data_dir: str | Path) -> dict:
+    run_dir, data_dir = Path(run_dir), Path(data_dir)
+    predicted = json.loads((run_dir / "poses.json").read_text())
+    truth = json.loads((data_dir / "poses_true.json").read_text())
+    names, delta, errors = pose_errors(predicted, truth)
+    lat_p = np.radians([predicted[n]["latitude_deg"] for n in names])
+    lon_p = np.radians([predicted[n]["longitude_deg"] for n in names])
+    stage_path = run_dir / "poses_melon_stage.json"
+    stage_errors = pose_errors(json.loads(stage_path.read_text()), truth)[2] if stage_path.exists() else None
     saved = torch.load(run_dir / "field.pt", map_location="cpu", weights_only=True)
     field = GridField(saved["grid_resolution"])
     field.load_state_dict(saved["field"])
@@ -55,6 +66,7 @@ def evaluate_run(run_dir: str | Path, data_dir: str | Path) -> dict:
         "max_pose_error_deg": float(np.max(errors)),
         "held_out_psnr_db": float(np.mean(scores)),
         "held_out_views": len(scores),
+        "melon_stage_mean_pose_error_deg": None if stage_errors is None else float(np.mean(stage_errors)),
         "per_view_error_deg": {n: float(e) for n, e in zip(names, errors)},
         "aligned_predictions_deg": {n: [float(np.degrees(a)), float(np.degrees(b + delta))]
                                     for n, a, b in zip(names, lat_p, lon_p)},

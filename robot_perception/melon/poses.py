@@ -69,3 +69,31 @@ def align_longitudes(lat_pred, lon_pred, lat_true, lon_true, steps: int = 3600) 
                                  np.asarray(lon_true)[None])
     k = int(np.argmin(fine_err.mean(axis=1)))
     return float(fine[k]), fine_err[k]
+
+
+def rotation_to_quaternion(rotation: np.ndarray) -> np.ndarray:
+    """(x, y, z, w) unit quaternion of a 3x3 rotation matrix."""
+    m = np.asarray(rotation, dtype=float)
+    trace = m[0, 0] + m[1, 1] + m[2, 2]
+    if trace > 0:
+        s = 2.0 * math.sqrt(trace + 1.0)
+        q = [(m[2, 1] - m[1, 2]) / s, (m[0, 2] - m[2, 0]) / s, (m[1, 0] - m[0, 1]) / s, 0.25 * s]
+    else:
+        i = int(np.argmax([m[0, 0], m[1, 1], m[2, 2]]))
+        j, k = (i + 1) % 3, (i + 2) % 3
+        s = 2.0 * math.sqrt(1.0 + m[i, i] - m[j, j] - m[k, k])
+        q = [0.0, 0.0, 0.0, (m[k, j] - m[j, k]) / s]
+        q[i] = 0.25 * s
+        q[j] = (m[j, i] + m[i, j]) / s
+        q[k] = (m[k, i] + m[i, k]) / s
+    q = np.array(q)
+    return q / np.linalg.norm(q)
+
+
+def rep103_camera_pose(lat: float, lon: float, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Position (3,) and orientation (x, y, z, w) of the camera at (lat, lon) in the object frame, as a
+    REP-103 body frame: x forward (towards the object's centre), y left, z up (the image's up)."""
+    lat_t, lon_t = torch.tensor(float(lat), dtype=torch.float64), torch.tensor(float(lon), dtype=torch.float64)
+    position = camera_centres(lat_t, lon_t, radius).numpy()
+    right, down, forward = camera_rotations(lat_t, lon_t).numpy().T  # columns of world-from-camera (OpenCV)
+    return position, rotation_to_quaternion(np.stack([forward, -right, -down], axis=1))

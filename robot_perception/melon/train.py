@@ -3,8 +3,11 @@
 Each step: the pose encoder predicts (lat, lon) for a batch of images; each pose is replicated
 N times about the up axis (the modulo replicas); a random subset of pixels is rendered from every
 replica; per image only the best-fitting replica's photometric (L2) error counts. Gradients flow
-through that replica's rays into the encoder and into the field. At the end each image's pose is
-its encoder output moved to its best replica, rendered over the whole image.
+through that replica's rays into the encoder and into the field. At the end of this MELON stage
+each image's pose is its encoder output moved to its best replica, rendered over the whole image
+(written to OUT/poses_melon_stage.json). A refinement stage follows: those poses become per-image
+parameters optimised with the field, and every ``search_every`` steps each image may jump to a
+clearly better candidate pose (other longitudes, neighbouring latitudes) under the current field.
 
 The run saves its full state to OUT/state.pt every ``save_every`` steps; running the same command
 again resumes from it. OUT/poses.json maps each image name to {"latitude_deg", "longitude_deg"}.
@@ -16,6 +19,7 @@ import dataclasses
 import json
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -49,16 +53,27 @@ class MelonConfig:
     tv_weight: float = 0.01
     init_spread: float = 1.0
     # our addition to MELON: keep the chosen cameras spread around the object (without it the
-    # grid field collapses every view onto one pose within a few hundred steps; see the issue notes)
+    # grid field collapses every view onto one pose within a few hundred steps). The prior is the
+    # squared magnitude of the first ``uniformity_harmonics`` circular moments of the chosen
+    # longitudes, all zero for a uniform spread; the first moment alone is also zero for two
+    # opposite clusters, which is where duck seed 1 collapsed to with it.
     uniformity_weight: float = 1.0
+    uniformity_harmonics: int = 4
     # refinement after the MELON stage: per-image poses initialised from the encoder's chosen
     # replicas, optimised with the field; every ``search_every`` steps each image may jump to a better
     # candidate pose (longitude steps of 360/search_longitudes, latitude +-search_lat_deg)
     refine_steps: int = 6000
     refine_pose_lr: float = 0.01
+    # field and pose learning rates decay exponentially over the refinement to this fraction, so that
+    # the grid and the poses settle at the end instead of moving at a constant Adam step size
+    refine_lr_decay: float = 0.1
     search_every: int = 150
     search_longitudes: int = 12
     search_lat_deg: float = 10.0
+    search_pixels: int = 256
+    # a jump must gain this fraction of the spread of the candidates' errors (not a ratio of errors:
+    # with noisy images every error carries the same noise floor, so a ratio would never allow one)
+    search_margin: float = 0.1
     seed: int = 0
     threads: int = 2
     save_every: int = 250
@@ -97,6 +112,12 @@ def load_image_folder(folder: str | Path) -> tuple[list[str], np.ndarray]:
     return [p.name for p in files], np.stack(images)
 
 
+def circular_moments(angles: torch.Tensor, harmonics: int) -> torch.Tensor:
+    """Sum over k = 1 .. harmonics of |mean(exp(i k angle))|^2: 0 for angles spread evenly."""
+    k = torch.arange(1, harmonics + 1, dtype=angles.dtype)[:, None]
+    return (torch.cos(k * angles).mean(-1) ** 2 + torch.sin(k * angles).mean(-1) ** 2).sum()
+
+
 class MelonRun:
     def __init__(self, config: MelonConfig):
         self.config = config
@@ -122,6 +143,7 @@ class MelonRun:
         self.pose_lat: torch.nn.Parameter | None = None  # per-image poses of the refinement stage
         self.pose_lon: torch.nn.Parameter | None = None
         self.pose_optimizer = None
+        self.melon_stage_poses: tuple[np.ndarray, np.ndarray] | None = None  # (lat, lon) at the stage's end
         self.state_path = Path(config.out) / "state.pt"
         if self.state_path.exists():
             self._resume()
@@ -184,6 +206,7 @@ class MelonRun:
         self.step, self.history = state["step"], state["history"]
         if state.get("pose_lat") is not None:
             self._set_refined_poses(state["pose_lat"], state["pose_lon"])
+        self.melon_stage_poses = state.get("melon_stage_poses")
         self.rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
 
@@ -195,6 +218,7 @@ class MelonRun:
                     "rng": self.rng.bit_generator.state, "torch_rng": torch.get_rng_state(),
                     "pose_lat": None if self.pose_lat is None else self.pose_lat.detach(),
                     "pose_lon": None if self.pose_lon is None else self.pose_lon.detach(),
+                    "melon_stage_poses": self.melon_stage_poses,
                     "config": {k: str(v) for k, v in dataclasses.asdict(self.config).items()}}, tmp)
         tmp.replace(self.state_path)
 
@@ -207,7 +231,7 @@ class MelonRun:
         b, n = lons.shape
         origins, directions = pixel_rays(lat.repeat_interleave(n), lons.reshape(-1), cfg.radius, self.focal,
                                          self.size, pixels)
-        rgb = render_rays(self.field, origins, directions, cfg.radius, cfg.samples_per_ray, jitter=True)
+        rgb = render_rays(self.field, origins, directions, cfg.samples_per_ray, jitter=True)
         return ((rgb.reshape(b, n, -1, 3) - target[:, None]) ** 2).mean(dim=(2, 3))
 
     def train_step(self) -> dict:
@@ -225,8 +249,7 @@ class MelonRun:
         loss = best.mean() + cfg.tv_weight * self.field.total_variation()
         if cfg.uniformity_weight > 0:  # keep the chosen cameras spread around the object
             effective = lon_all + self.chosen_replica * (2 * math.pi / cfg.modulo)
-            spread = torch.stack([torch.cos(effective).mean(), torch.sin(effective).mean()]).pow(2).sum()
-            loss = loss + cfg.uniformity_weight * spread
+            loss = loss + cfg.uniformity_weight * circular_moments(effective, cfg.uniformity_harmonics)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -240,6 +263,7 @@ class MelonRun:
 
     def _start_refinement(self) -> None:
         lat, lon = self.inferred_poses()
+        self.melon_stage_poses = (lat.copy(), lon.copy())
         self._set_refined_poses(torch.from_numpy(lat).float(), torch.from_numpy(lon).float())
 
     def _set_refined_poses(self, lat: torch.Tensor, lon: torch.Tensor) -> None:
@@ -253,13 +277,13 @@ class MelonRun:
         cfg = self.config
         target = self.targets()[idx][:, pixels[:, 0], pixels[:, 1]]
         origins, directions = pixel_rays(lat, lon, cfg.radius, self.focal, self.size, pixels)
-        rgb = render_rays(self.field, origins, directions, cfg.radius, cfg.samples_per_ray, jitter=jitter)
+        rgb = render_rays(self.field, origins, directions, cfg.samples_per_ray, jitter=jitter)
         return ((rgb - target) ** 2).mean(dim=(1, 2))
 
     def search_poses(self) -> int:
         """Move each image to its best candidate pose under the current field; returns how many moved."""
         cfg = self.config
-        pixels = torch.from_numpy(self.rng.integers(0, self.size, (256, 2)))
+        pixels = torch.from_numpy(self.rng.integers(0, self.size, (cfg.search_pixels, 2)))
         d_lat = math.radians(cfg.search_lat_deg)
         low, high = (math.radians(x) for x in cfg.lat_range_deg)
         moved = 0
@@ -275,7 +299,8 @@ class MelonRun:
                 errors = self.image_errors(idx, pixels, lat_c, lon_c, jitter=False)
                 current = cfg.search_longitudes  # middle latitude, longitude offset 0
                 best = int(errors.argmin())
-                if best != current and float(errors[best]) < 0.9 * float(errors[current]):
+                gain = float(errors[current]) - float(errors[best])
+                if best != current and gain > cfg.search_margin * (float(errors.mean()) - float(errors[best])):
                     self.pose_lat[i] = lat_c[best]
                     self.pose_lon[i] = lon_c[best]
                     moved += 1
@@ -290,6 +315,9 @@ class MelonRun:
         resolution = self.resolution_at(self.step)
         if resolution != self.field.density.shape[-1]:
             self._grow_field(resolution)
+        decay = cfg.refine_lr_decay ** ((self.step - cfg.steps) / max(cfg.refine_steps, 1))
+        self.optimizer.param_groups[0]["lr"] = cfg.field_lr * decay
+        self.pose_optimizer.param_groups[0]["lr"] = cfg.refine_pose_lr * decay
         idx = self.rng.choice(len(self.names), size=min(cfg.batch_images, len(self.names)), replace=False)
         pixels = torch.from_numpy(self.rng.integers(0, self.size, (cfg.rays_per_image, 2)))
         errors = self.image_errors(idx, pixels, self.pose_lat[idx], self.pose_lon[idx], jitter=True)
@@ -303,7 +331,10 @@ class MelonRun:
         mse = float(errors.mean().detach())
         return {"step": self.step, "loss": mse, "psnr_batch": -10 * math.log10(max(mse, 1e-12))}
 
-    def run(self, progress: bool = True) -> None:
+    def run(self, progress: bool = True, on_record: Callable[[dict], None] | None = None,
+            stop: Callable[[], bool] | None = None) -> bool:
+        """Train to ``total_steps`` (or the wall-clock cap, or until ``stop()`` is true); every 25 steps
+        the step's record goes to the history and to ``on_record``. True if all steps ran."""
         from tqdm import tqdm
 
         cfg = self.config
@@ -312,14 +343,19 @@ class MelonRun:
             while self.step < self.total_steps:
                 if cfg.minutes is not None and time.perf_counter() - start > cfg.minutes * 60:
                     break
+                if stop is not None and stop():
+                    break
                 record = self.train_step() if self.step < cfg.steps else self.refine_step()
                 bar.update(1)
                 if self.step % 25 == 0:
                     self.history.append(record)
                     bar.set_postfix(psnr=f"{record['psnr_batch']:.1f}")
+                    if on_record is not None:
+                        on_record(record)
                 if self.step % cfg.save_every == 0:
                     self.save()
         self.save()
+        return self.step >= self.total_steps
 
     def inferred_poses(self) -> tuple[np.ndarray, np.ndarray]:
         """Per image: the refined pose, or else the encoder pose moved to its best replica over the
@@ -350,6 +386,10 @@ class MelonRun:
         poses = {name: {"latitude_deg": float(np.degrees(a)), "longitude_deg": float(np.degrees(b))}
                  for name, a, b in zip(self.names, lat, lon)}
         (out / "poses.json").write_text(json.dumps(poses, indent=1))
+        if self.melon_stage_poses is not None:  # what the encoder + modulo loss alone inferred
+            stage = {name: {"latitude_deg": float(np.degrees(a)), "longitude_deg": float(np.degrees(b))}
+                     for name, a, b in zip(self.names, *self.melon_stage_poses)}
+            (out / "poses_melon_stage.json").write_text(json.dumps(stage, indent=1))
         torch.save({"field": self.field.state_dict(), "radius": self.config.radius, "fov_deg": self.config.fov_deg,
                     "size": self.size, "grid_resolution": self.field.density.shape[-1]}, out / "field.pt")
         (out / "novel_views").mkdir(exist_ok=True)
