@@ -32,7 +32,8 @@ def main() -> None:
     lines = ["# Previous-mask ablation", "",
              f"Unseen validation data: `{args.data}` (dataset seed {results['RGB only']['data_seed']}, "
              f"{results['RGB only']['frames']} frames in bursts of consecutive frames). Made by "
-             f"`python bench/prior_ablation.py --data {args.data}`.", "",
+             f"`python bench/prior_ablation.py --data {args.data} --with {args.with_prior} --without {args.without}"
+             f" --out {args.out}` (models `{args.with_prior}` and `{args.without}`).", "",
              "| model | " + " | ".join(f[1] for f in FIELDS) + " |", "|---|" + "---|" * len(FIELDS)]
     for name, r in results.items():
         lines.append(f"| {name} | " + " | ".join(fmt.format(r[key]) for key, _, fmt in FIELDS) + " |")

@@ -129,6 +129,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--docs", default=str(ROOT / "docs"))
     parser.add_argument("--table-only", action="store_true")
+    parser.add_argument("--merge-from", nargs="+", default=[],
+                        help="with --table-only: first merge these trail_policies.json files (runs made in parallel)")
     parser.add_argument("--merge", action="store_true",
                         help="add these runs to docs/trail_policies.json (replacing same trail/policy/seed)")
     args = parser.parse_args()
@@ -136,7 +138,14 @@ def main() -> int:
     docs.mkdir(parents=True, exist_ok=True)
     store = docs / "trail_policies.json"
     if args.table_only:
-        data = json.loads(store.read_text())
+        data = json.loads(store.read_text()) if store.is_file() else {"command": "", "reports": []}
+        for other in args.merge_from:
+            extra = json.loads(Path(other).read_text())
+            key = lambda r: (r["trail"], r["policy"], r["seed"])
+            fresh = {key(r) for r in extra["reports"]}
+            data["reports"] = [r for r in data["reports"] if key(r) not in fresh] + extra["reports"]
+            data["command"] = "; ".join(c for c in dict.fromkeys(data["command"].split("; ") + [extra["command"]]) if c)
+        store.write_text(json.dumps(data, indent=2) + "\n")
         return 0 if write_docs(data["reports"], docs, data["command"]) else 1
     jobs = [(t, p, s, str(docs / "trail_runs")) for t in args.trails for s in args.seeds for p in args.policies]
     jobs.sort(key=lambda j: (j[0] != "paper460", j[1] != "fixed-slow"))  # longest first

@@ -138,12 +138,12 @@ def test_recorder_node_records_over_dds(ros_context, tmp_path):
     finally:
         executor.shutdown()
         node.destroy_node()
-        assert stop_node(proc) == 0, (tmp_path / "rec.log").read_text()
+        assert stop_node(proc, timeout=30.0) == 0, (tmp_path / "rec.log").read_text()
     messages = read_with_rosbags(bag_path)
     speeds = [m.linear.x for topic, _, m in messages if topic == "/cmd_vel"]
     assert [round(s, 6) for s in speeds] == [round(0.05 * (i + 1), 6) for i in range(30)]  # reliable: all, in order
     frames = [m for topic, _, m in messages if topic == "/camera/image_raw"]
-    assert len(frames) >= 20 and all(np.array_equal(np.asarray(f.data).reshape(6, 8, 3), image) for f in frames)
+    assert len(frames) >= 10 and all(np.array_equal(np.asarray(f.data).reshape(6, 8, 3), image) for f in frames)
     stamps = [t for _, t, _ in messages]
     assert stamps == sorted(stamps)
 
