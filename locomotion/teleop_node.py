@@ -79,13 +79,14 @@ def main(args: list[str] | None = None) -> int:
     if kind == "joy":
         return spin_node(JoyTeleopNode, "joy_teleop", argv)
     import rclpy
+    from rclpy.executors import ExternalShutdownException
 
     rclpy.init(args=argv)
     node = KeyboardTeleopNode()
     try:
         while rclpy.ok() and not node.quit.is_set():
             rclpy.spin_once(node, timeout_sec=0.1)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:
         node.pub.publish(twist_of(VelocityCommand()))

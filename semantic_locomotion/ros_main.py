@@ -9,14 +9,15 @@ from collections.abc import Callable
 def spin_node(make_node: Callable[[], object], program: str, args: list[str] | None = None) -> int:
     """Create the node with ``make_node`` and spin it until Ctrl-C; configuration errors exit 2."""
     import rclpy
+    from rclpy.executors import ExternalShutdownException
 
     rclpy.init(args=args)
     node = None
     try:
         node = make_node()
         rclpy.spin(node)
-    except KeyboardInterrupt:
-        pass
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass  # Ctrl-C / SIGINT: rclpy's own handler may shut the context down first
     except (ValueError, FileNotFoundError) as exc:
         print(f"{program}: {exc}", file=sys.stderr)
         return 2

@@ -50,7 +50,7 @@ def test_learned_policy_walks_the_short_trail_with_the_shipped_models():
     assert report["completed"], report
     commands = report["per_terrain"]
     # it chose on its own (from the camera) to walk slower in deep grass than on asphalt
-    assert commands["deep_grass"]["mean_command_mps"] < commands["asphalt"]["mean_command_mps"] - 0.4
+    assert commands["deep_grass"]["mean_command_mps"] < commands["asphalt"]["mean_command_mps"] - 0.25
     assert report["perception_frames"] > 20 and report["speed_policy_sha256"]
 
 
