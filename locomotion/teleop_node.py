@@ -80,8 +80,9 @@ def main(args: list[str] | None = None) -> int:
         return spin_node(JoyTeleopNode, "joy_teleop", argv)
     import rclpy
     from rclpy.executors import ExternalShutdownException
+    from rclpy.signals import SignalHandlerOptions
 
-    rclpy.init(args=argv)
+    rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO)
     node = KeyboardTeleopNode()
     try:
         while rclpy.ok() and not node.quit.is_set():

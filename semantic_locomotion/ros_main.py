@@ -10,12 +10,16 @@ def spin_node(make_node: Callable[[], object], program: str, args: list[str] | N
     """Create the node with ``make_node`` and spin it until Ctrl-C; configuration errors exit 2."""
     import rclpy
     from rclpy.executors import ExternalShutdownException
+    from rclpy.signals import SignalHandlerOptions
 
-    rclpy.init(args=args)
+    # Python's own SIGINT handling (KeyboardInterrupt out of spin): rclpy's handler shuts the
+    # context down under the executor, which then fails at a random point instead of stopping
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
     node = None
     try:
         node = make_node()
-        rclpy.spin(node)
+        while rclpy.ok():
+            rclpy.spin_once(node, timeout_sec=0.1)  # wakes up to let a KeyboardInterrupt through
     except (KeyboardInterrupt, ExternalShutdownException):
         pass  # Ctrl-C / SIGINT: rclpy's own handler may shut the context down first
     except (ValueError, FileNotFoundError) as exc:
