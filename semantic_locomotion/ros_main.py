@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Callable
 
@@ -15,6 +16,10 @@ def spin_node(make_node: Callable[[], object], program: str, args: list[str] | N
     # Python's own SIGINT handling (KeyboardInterrupt out of spin): rclpy's handler shuts the
     # context down under the executor, which then fails at a random point instead of stopping
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    # a node started in the background by a non-interactive shell inherits SIGINT as ignored;
+    # Ctrl-C / SIGINT (and SIGTERM) must stop it all the same
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     node = None
     try:
         node = make_node()
