@@ -150,8 +150,12 @@ def main() -> int:
     jobs = [(t, p, s, str(docs / "trail_runs")) for t in args.trails for s in args.seeds for p in args.policies]
     jobs.sort(key=lambda j: (j[0] != "paper460", j[1] != "fixed-slow"))  # longest first
     command = "python bench/trail_policies.py " + " ".join(sys.argv[1:])
+    partial = docs / "trail_policies.partial.json"  # each run as it ends: a killed bench loses nothing
+    reports = []
     with multiprocessing.get_context("spawn").Pool(args.workers) as pool:
-        reports = pool.map(run_one, jobs, chunksize=1)
+        for report in pool.imap_unordered(run_one, jobs, chunksize=1):
+            reports.append(report)
+            partial.write_text(json.dumps({"command": command, "reports": reports}, indent=2) + "\n")
     if args.merge and store.is_file():
         old = json.loads(store.read_text())
         key = lambda r: (r["trail"], r["policy"], r["seed"])
@@ -159,6 +163,7 @@ def main() -> int:
         reports = [r for r in old["reports"] if key(r) not in fresh] + reports
         command = "; ".join(dict.fromkeys(old["command"].split("; ") + [command]))
     store.write_text(json.dumps({"command": command, "reports": reports}, indent=2) + "\n")
+    partial.unlink(missing_ok=True)
     return 0 if write_docs(reports, docs, command) else 1
 
 

@@ -1,7 +1,8 @@
 """The learned speed policy: semantic embedding -> desired forward speed (m/s).
 
-The network is a small MLP on the 64-d semantic embedding of the (frozen) terrain perception
-model (``robot_perception.model.embedding_vector``), trained by imitation on demonstration pairs
+The network is a small MLP on the semantic embedding vector of the (frozen) terrain perception
+model (``robot_perception.model.embedding_vector``: 64 pooled features and the class composition of
+the trail just ahead), trained by imitation on demonstration pairs
 (``locomotion.speed_training``). Its checkpoint records the SHA-256 of the perception weights the
 embedding came from; loading it next to another perception checkpoint is refused, because the
 embedding would mean something else.

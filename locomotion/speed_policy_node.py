@@ -1,6 +1,6 @@
 """ROS 2 speed policy node: semantic embedding (+ obstacle distance) -> desired forward speed.
 
-    in   perception/embedding          std_msgs/Float32MultiArray  64-d embedding (segmentation node)
+    in   perception/embedding          std_msgs/Float32MultiArray  76-d embedding vector (segmentation node)
          perception/obstacle_distance  std_msgs/Float32            metres, inf clear (depth node)
     out  speed_policy/cmd              geometry_msgs/TwistStamped  linear.x = desired speed (m/s)
 

@@ -21,7 +21,7 @@ from std_msgs.msg import Float32
 from robot_perception.pointcloud import CorridorConfig, depth_to_points, obstacle_distance
 from robot_perception.ros_images import image_message, point_cloud_message
 from robot_perception.node_setup import camera_qos, perceive, perception_from_parameters
-from sim.terrain import WALKABLE_CLASSES
+from sim.terrain import RANGELESS_CLASSES, WALKABLE_CLASSES
 from semantic_locomotion.ros_main import spin_node
 
 
@@ -34,6 +34,8 @@ class DepthNode(Node):
         self.corridor = CorridorConfig(half_width_m=float(self.get_parameter("corridor_half_width_m").value))
         self.stride = int(self.get_parameter("point_stride").value)
         self.walkable_ids = [self.perception.class_names.index(c) for c in WALKABLE_CLASSES]
+        self.rangeless_ids = tuple(self.perception.class_names.index(c) for c in RANGELESS_CLASSES
+                                   if c in self.perception.class_names)
         self.intrinsics = None
         self.create_subscription(Image, "camera/image_raw", self.on_image, camera_qos())
         self.create_subscription(CameraInfo, "camera/camera_info", self.on_info, camera_qos())
@@ -56,7 +58,7 @@ class DepthNode(Node):
         points, _ = depth_to_points(out.depth_m, self.intrinsics, self.stride)
         self.points_pub.publish(point_cloud_message(points, stamp, frame))
         distance = obstacle_distance(out.depth_m, out.labels, self.intrinsics, self.walkable_ids, self.corridor,
-                                     self.stride)
+                                     self.stride, self.rangeless_ids)
         self.obstacle_pub.publish(Float32(data=distance))
 
 

@@ -29,7 +29,7 @@ class ImageError(ValueError):
 class PerceptionOutput:
     labels: np.ndarray  # (H, W) uint8 class ids
     depth_m: np.ndarray  # (H, W) float32 metres along the optical axis
-    embedding: np.ndarray  # (EMBED_DIM,) float32, the documented semantic embedding vector
+    embedding: np.ndarray  # (EMBED_DIM + C,) float32, the documented semantic embedding vector
     embedding_map: np.ndarray  # (EMBED_DIM, H/16, W/16) float32 per-pixel embedding
     probabilities: np.ndarray  # (C, H, W) float32 softmax
 
@@ -108,6 +108,7 @@ class TerrainPerception:
         probabilities = (shifted / shifted.sum(axis=0, keepdims=True)).astype(np.float32)
         labels = logits.argmax(axis=0).astype(np.uint8)
         depth = np.exp(np.clip(log_depth[0], np.log(MIN_DEPTH_M), np.log(MAX_DEPTH_M))).astype(np.float32)
-        vector = embedding_vector(torch.from_numpy(embedding)).numpy()[0].astype(np.float32)
+        vector = embedding_vector(torch.from_numpy(embedding), torch.from_numpy(probabilities[None])).numpy()[0]
+        vector = vector.astype(np.float32)
         self.previous_labels = labels
         return PerceptionOutput(labels, depth, vector, embedding[0].astype(np.float32), probabilities)

@@ -10,8 +10,8 @@
     decoder  upsample x4, concatenate a projected 1/4-resolution skip, depthwise-separable fuse
     heads    segmentation logits (num_classes) and log-depth (1), both bilinearly upsampled to H x W
 
-The embedding vector for the speed policy is the embedding map averaged over the lower two thirds
-of the image (the trail the robot is about to walk on); see ``embedding_vector``.
+The semantic embedding vector for the speed policy is the embedding map and the class probabilities
+averaged over the trail just ahead (image rows from 3/8 of the height down); see ``embedding_vector``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 EMBED_DIM = 64
+TRAIL_AHEAD_FROM = 0.375  # the vector pools image rows from this fraction of the height down
 MIN_DEPTH_M = 0.05
 MAX_DEPTH_M = 30.0
 
@@ -102,10 +103,20 @@ class TerrainNet(nn.Module):
         return {"logits": logits, "log_depth": log_depth[:, 0], "embedding": embedding}
 
 
-def embedding_vector(embedding_map: torch.Tensor) -> torch.Tensor:
-    """(B, EMBED_DIM) mean of the embedding map over its lower two thirds (the trail ahead)."""
-    rows = embedding_map.shape[2]
-    return embedding_map[:, :, rows // 3:, :].mean(dim=(2, 3))
+def embedding_vector(embedding_map: torch.Tensor, probabilities: torch.Tensor) -> torch.Tensor:
+    """(B, EMBED_DIM + C) semantic embedding vector: the mean of the (B, EMBED_DIM, h, w) embedding
+    map, then the mean of the (B, C, H, W) class probabilities, both over the trail just ahead.
+
+    The trail just ahead is the image from ``TRAIL_AHEAD_FROM`` of its height down: about 0.3-1.6 m
+    in front of the camera at the default mount, within the trail's width. Starting there keeps the
+    horizon and the trail's far verges out: those slide in and out of view as the body pitches with
+    the gait, and a policy trained on a vector that saw them read pitch (a consequence of the
+    demonstrated speed) as terrain and oscillated on asphalt in closed loop. The class composition
+    (C values summing to 1) makes the terrain's identity explicit next to the learned features."""
+    rows, prob_rows = embedding_map.shape[2], probabilities.shape[2]
+    features = embedding_map[:, :, round(rows * TRAIL_AHEAD_FROM):, :].mean(dim=(2, 3))
+    composition = probabilities[:, :, round(prob_rows * TRAIL_AHEAD_FROM):, :].mean(dim=(2, 3))
+    return torch.cat([features, composition], dim=1)
 
 
 def prior_codes(num_classes: int) -> torch.Tensor:

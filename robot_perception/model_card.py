@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from robot_perception.checkpoint import load_checkpoint
-from robot_perception.model import EMBED_DIM
+from robot_perception.model import EMBED_DIM, TRAIL_AHEAD_FROM
 from sim.terrain import WALKABLE_CLASSES
 
 
@@ -29,8 +29,10 @@ def write_model_card(checkpoint: str | Path, evaluation: dict, path: str | Path,
         f"  1/4-resolution skip, segmentation and log-depth heads; {params:,} parameters, {size_mb:.1f} MB.",
         f"- Input: {w}x{h} RGB" + (" plus the previous frame's labels as a 4th channel" if header["use_previous_mask"]
                                   else " only (no previous-mask channel: the ablation model)") + ".",
-        f"- Semantic embedding: the {EMBED_DIM}-channel ASPP output (1/16 resolution) as a per-pixel map, and",
-        f"  its mean over the lower two thirds of the image as the {EMBED_DIM}-vector for the speed policy.",
+        f"- Semantic embedding: the {EMBED_DIM}-channel ASPP output (1/16 resolution) as a per-pixel map; the",
+        "  vector for the speed policy is its mean and the mean class probabilities over the image from",
+        f"  {TRAIL_AHEAD_FROM:g} of its height down (the trail just ahead): "
+        f"{EMBED_DIM} + {len(header['class_names'])} values.",
         f"- Classes (label id = index): {', '.join(f'{i} {c}' for i, c in enumerate(header['class_names']))};",
         "  255 = ignore.",
         f"- Weights SHA-256: `{header['sha256']}` (checked on load).",

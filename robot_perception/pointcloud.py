@@ -2,7 +2,9 @@
 
 The ground is the plane fitted (least squares, with outlier rejection) to points the segmentation
 calls walkable; an obstacle is any point standing more than ``min_height_m`` above that plane
-inside the corridor ahead of the camera. The check reports the nearest such distance.
+inside the corridor ahead of the camera. The check reports the nearest such distance. Pixels the
+segmentation calls sky are left out: the sky has no range, and a monocular depth estimate there is
+a guess (where a trail ends in open sky it guessed 3-5 m and stopped the robot for nothing).
 """
 
 from __future__ import annotations
@@ -80,13 +82,17 @@ def corridor_obstacle(points: np.ndarray, walkable: np.ndarray, config: Corridor
 
 
 def obstacle_distance(depth_m: np.ndarray, labels: np.ndarray, intrinsics: np.ndarray, walkable_ids: list[int],
-                      config: CorridorConfig = CorridorConfig(), stride: int = 2) -> float:
+                      config: CorridorConfig = CorridorConfig(), stride: int = 2, rangeless_ids: tuple[int, ...] = ()
+                      ) -> float:
     """Metres to the nearest obstacle in the corridor from a depth image and its labels:
-    inf when the corridor is clear, NaN when no ground is in view (unknown)."""
+    inf when the corridor is clear, NaN when no ground is in view (unknown). Pixels labelled with
+    one of ``rangeless_ids`` (sky) are not surfaces and are ignored."""
     points, pixels = depth_to_points(depth_m, intrinsics, stride)
-    walkable = np.isin(labels[pixels[:, 0], pixels[:, 1]], walkable_ids)
+    pixel_labels = labels[pixels[:, 0], pixels[:, 1]]
+    walkable = np.isin(pixel_labels, walkable_ids)
+    surface = ~np.isin(pixel_labels, rangeless_ids)
     try:
-        report = corridor_obstacle(points, walkable, config)
+        report = corridor_obstacle(points[surface], walkable[surface], config)
     except ValueError:
         return float("nan")
     return float("inf") if report.distance_m is None else report.distance_m

@@ -2,7 +2,7 @@
 
     subscribes  camera/image_raw (sensor_msgs/Image rgb8 or bgr8; sensor-data QoS, depth 2)
     publishes   perception/labels (sensor_msgs/Image mono8, class ids, the camera's header)
-                perception/embedding (std_msgs/Float32MultiArray, the EMBED_DIM-vector of
+                perception/embedding (std_msgs/Float32MultiArray, the EMBED_DIM + C vector of
                 robot_perception.model.embedding_vector, header-less: it follows the labels)
                 perception/terrain_ahead (std_msgs/String, the most frequent walkable class in the
                 lower third of the image)

@@ -16,6 +16,7 @@ from locomotion.config import ConfigError, config_dir, from_dict, load_yaml
 
 WALKABLE_CLASSES = ("asphalt", "concrete", "gravel", "pebbles", "grass", "deep_grass", "mud", "sand")
 SCENERY_CLASSES = ("bush", "tree", "rock", "sky")
+RANGELESS_CLASSES = ("sky",)  # no surface at a finite range: never an obstacle
 
 
 @dataclasses.dataclass(frozen=True)

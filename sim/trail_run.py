@@ -80,7 +80,7 @@ class CameraSpeedSource:
         from robot_perception.inference import TerrainPerception
         from robot_perception.pointcloud import CorridorConfig
         from sim.camera import Camera, load_camera_config
-        from sim.terrain import WALKABLE_CLASSES, load_terrain_catalogue
+        from sim.terrain import RANGELESS_CLASSES, WALKABLE_CLASSES, load_terrain_catalogue
 
         perception_path = request.perception_checkpoint or models_dir() / "terrain_net.pt"
         speed_path = request.speed_checkpoint or models_dir() / "speed_policy.pt"
@@ -93,6 +93,7 @@ class CameraSpeedSource:
                              lighting_seed=request.seed)
         self.corridor = CorridorConfig()
         self.walkable_ids = [catalogue.label_id(c) for c in WALKABLE_CLASSES]
+        self.rangeless_ids = tuple(catalogue.label_id(c) for c in RANGELESS_CLASSES)
         self.frames = 0
         self.perception_s = 0.0
         self.obstacle_frames = 0
@@ -105,7 +106,8 @@ class CameraSpeedSource:
         start = time.perf_counter()
         out = self.perception.process(frame.rgb)
         self.policy.observe_embedding(out.embedding, t)
-        distance = obstacle_distance(out.depth_m, out.labels, frame.intrinsics, self.walkable_ids, self.corridor)
+        distance = obstacle_distance(out.depth_m, out.labels, frame.intrinsics, self.walkable_ids, self.corridor,
+                                     rangeless_ids=self.rangeless_ids)
         self.policy.observe_obstacle(distance)
         self.perception_s += time.perf_counter() - start
         self.frames += 1

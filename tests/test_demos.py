@@ -47,7 +47,7 @@ def test_pairs_take_the_command_in_force_at_each_image(tmp_path):
     assert pairs.speed_mps.tolist() == pytest.approx([0.5, 0.5, 1.2, 1.2, 1.2, 0.8, 0.8, 0.8])
     assert pairs.episode.tolist() == [0] * 5 + [1] * 3
     assert pairs.time_s.tolist() == pytest.approx([1.0, 1.4, 2.0, 2.4, 2.8, 0.5, 0.9, 1.3])
-    assert pairs.embedding.shape == (8, 64) and np.all(np.isfinite(pairs.embedding))
+    assert pairs.embedding.shape == (8, 64 + 12) and np.all(np.isfinite(pairs.embedding))
     assert set(pairs.terrain.tolist()) == {"gravel"}
     assert pairs.minutes == pytest.approx((1.8 + 0.8) / 60)
     pairs.save(tmp_path / "pairs.npz")

@@ -6,8 +6,9 @@ import torch
 
 from robot_perception.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from robot_perception.inference import ImageError, TerrainPerception, validate_image
-from robot_perception.model import EMBED_DIM, TerrainNet, embedding_vector, previous_mask_channel, prior_codes
-from robot_perception.pointcloud import corridor_obstacle, depth_to_points, fit_ground_plane
+from robot_perception.model import (EMBED_DIM, TRAIL_AHEAD_FROM, TerrainNet, embedding_vector, previous_mask_channel,
+                                    prior_codes)
+from robot_perception.pointcloud import corridor_obstacle, depth_to_points, fit_ground_plane, obstacle_distance
 from sim.terrain import load_terrain_catalogue
 
 CLASSES = load_terrain_catalogue().class_names
@@ -30,10 +31,32 @@ def test_model_output_shapes():
     assert out["logits"].shape == (2, len(CLASSES), H, W)
     assert out["log_depth"].shape == (2, H, W)
     assert out["embedding"].shape == (2, EMBED_DIM, 8, 10)
-    assert embedding_vector(out["embedding"]).shape == (2, EMBED_DIM)
+    vector = embedding_vector(out["embedding"], out["logits"].softmax(dim=1))
+    assert vector.shape == (2, EMBED_DIM + len(CLASSES))
     rgb_only = TerrainNet(len(CLASSES), use_previous_mask=False).eval()
     with torch.no_grad():
         assert rgb_only(torch.zeros(1, 3, H, W))["logits"].shape == (1, len(CLASSES), H, W)
+
+
+def test_embedding_vector_pools_only_the_trail_ahead():
+    """The vector must not see the horizon and far verges (they move with body pitch): rows above
+    TRAIL_AHEAD_FROM change nothing, rows below do; its class part is a composition summing to 1."""
+    generator = torch.Generator().manual_seed(0)
+    features = torch.rand(1, EMBED_DIM, 8, 10, generator=generator)
+    probabilities = torch.rand(1, len(CLASSES), H, W, generator=generator).softmax(dim=1)
+    vector = embedding_vector(features, probabilities)
+    top_f, top_p = round(8 * TRAIL_AHEAD_FROM), round(H * TRAIL_AHEAD_FROM)
+    changed_top_f, changed_top_p = features.clone(), probabilities.clone()
+    changed_top_f[:, :, :top_f] = 5.0
+    changed_top_p[:, :, :top_p] = torch.eye(len(CLASSES))[-1][None, :, None, None]
+    torch.testing.assert_close(embedding_vector(changed_top_f, changed_top_p), vector)
+    assert float(vector[0, EMBED_DIM:].sum()) == pytest.approx(1.0, abs=1e-5)
+    # an independent reference for the pooled values
+    np.testing.assert_allclose(vector[0, :EMBED_DIM].numpy(), features[0, :, top_f:].numpy().mean(axis=(1, 2)),
+                               rtol=1e-5)
+    changed_bottom = features.clone()
+    changed_bottom[:, :, -1] += 1.0
+    assert not torch.allclose(embedding_vector(changed_bottom, probabilities), vector)
 
 
 def test_previous_mask_channel_encoding():
@@ -143,3 +166,18 @@ def test_depth_to_points_and_corridor_obstacle():
     assert report.distance_m == pytest.approx(2.0, abs=0.05)
     clear = corridor_obstacle(points[walkable], np.ones(walkable.sum(), bool))
     assert clear.distance_m is None
+
+
+def test_obstacle_distance_ignores_sky():
+    """Where a trail ends in open sky, a monocular depth guess of a few metres for sky pixels must
+    not read as a wall; the same pixels labelled as a bush do."""
+    k = np.array([[100.0, 0, 79.0], [0, 100.0, 59.0], [0, 0, 1]])
+    rows = np.mgrid[0:H, 0:W][0]
+    ray_y = (rows - 59.0) / 100.0
+    depth = np.where(ray_y > 0, 0.3 / np.maximum(ray_y, 1e-6), 4.0).astype(np.float32)  # "sky" guessed at 4 m
+    ground, sky, bush = CLASSES.index("asphalt"), CLASSES.index("sky"), CLASSES.index("bush")
+    labels = np.where(ray_y > 0, ground, sky).astype(np.uint8)
+    # the band of guessed sky just above the horizon, 0.1-0.3 m above the ground at 4 m
+    assert obstacle_distance(depth, labels, k, [ground], rangeless_ids=(sky,)) == float("inf")
+    as_bush = np.where(labels == sky, bush, labels).astype(np.uint8)
+    assert obstacle_distance(depth, as_bush, k, [ground], rangeless_ids=(sky,)) == pytest.approx(4.0, abs=0.1)
