@@ -18,8 +18,6 @@ grass when the camera already sees gravel: the command is the slowest prediction
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import io
 import math
 from pathlib import Path
 
@@ -28,6 +26,7 @@ import torch
 from torch import nn
 
 from locomotion.config import config_dir, load_dataclass
+from semantic_locomotion.checkpoint_file import read_checkpoint, write_checkpoint
 
 FORMAT = "semantic_locomotion.speed_policy.v1"
 
@@ -57,51 +56,27 @@ class SpeedPolicyNet(nn.Module):
         return low + (high - low) * torch.sigmoid(self.mlp(x).squeeze(-1))
 
 
-def _weights_hash(state: dict) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(state):
-        digest.update(name.encode())
-        digest.update(state[name].detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()
-
-
 def save_speed_policy(path: str | Path, net: SpeedPolicyNet, perception_sha256: str, extra: dict | None = None) -> str:
-    state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
-    digest = _weights_hash(state)
     header = {"format": FORMAT, "embed_dim": net.embed_dim, "hidden": net.hidden,
-              "perception_sha256": perception_sha256, "sha256": digest, **(extra or {})}
-    buffer = io.BytesIO()
-    torch.save({"header": header, "state_dict": state}, buffer)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_bytes(buffer.getvalue())
-    tmp.replace(path)
-    return digest
+              "perception_sha256": perception_sha256, **(extra or {})}
+    return write_checkpoint(path, net, header)
 
 
 def load_speed_policy(path: str | Path, perception_sha256: str | None = None) -> tuple[SpeedPolicyNet, dict]:
     """The network and header of a checkpoint; ``perception_sha256`` (if given) must match the
     perception weights the policy was trained on."""
-    path = Path(path)
-    if not path.is_file():
-        raise SpeedPolicyError(f"speed policy: {path} does not exist (train one with `semloco train speed`)")
-    try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise SpeedPolicyError(f"speed policy: {path} is not a speed-policy checkpoint ({type(exc).__name__})") from exc
-    header = data.get("header", {}) if isinstance(data, dict) else {}
-    if header.get("format") != FORMAT:
-        raise SpeedPolicyError(f"speed policy: {path} has format {header.get('format')!r}, expected {FORMAT!r}")
-    if _weights_hash(data["state_dict"]) != header["sha256"]:
-        raise SpeedPolicyError(f"speed policy: {path} is corrupted (weights do not match their SHA-256)")
+    header, state = read_checkpoint(path, FORMAT, SpeedPolicyError, "speed policy", "speed-policy",
+                                    hint=" (train one with `semloco train speed`)")
     if perception_sha256 is not None and header["perception_sha256"] != perception_sha256:
         raise SpeedPolicyError(
             f"speed policy: {path} was trained on the embedding of perception weights "
             f"{header['perception_sha256'][:12]}..., but the perception model loaded is {perception_sha256[:12]}...; "
             "retrain it with `semloco demos` + `semloco train speed`")
     net = SpeedPolicyNet(header["embed_dim"], header["hidden"])
-    net.load_state_dict(data["state_dict"])
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as exc:
+        raise SpeedPolicyError(f"speed policy: {path} weights do not fit its header's architecture: {exc}") from exc
     net.eval()
     return net, header
 

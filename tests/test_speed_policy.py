@@ -10,7 +10,7 @@ import torch
 from locomotion.speed_policy import (ObstacleCapConfig, SpeedPolicy, SpeedPolicyConfig, SpeedPolicyError,
                                      SpeedPolicyNet, load_speed_policy, load_speed_policy_config,
                                      obstacle_speed_cap, save_speed_policy)
-from locomotion.speed_training import SpeedTrainingConfig, split_episodes, train_speed_policy
+from locomotion.speed_training import SpeedTrainingConfig, band_weights, split_episodes, train_speed_policy
 from semantic_locomotion.demos import DemoPairs
 import itertools
 
@@ -161,6 +161,15 @@ def test_episode_split_holds_out_whole_episodes():
     assert len(set(episodes[val])) == 2 and (train | val).all()
     with pytest.raises(ValueError, match="at least 2 episodes"):
         split_episodes(np.zeros(5, dtype=int), 0.2, 0)
+
+
+def test_speed_bands_weigh_the_same_in_the_loss():
+    speeds = np.array([0.5] * 8 + [1.0] * 3 + [1.4] * 1)  # fast terrain is rare
+    weights = band_weights(speeds, (0.65, 0.9, 1.15))
+    assert weights.mean() == pytest.approx(1.0)
+    per_band = [weights[speeds == v].sum() for v in (0.5, 1.0, 1.4)]
+    np.testing.assert_allclose(per_band, per_band[0])  # each band's total weight is equal
+    np.testing.assert_allclose(band_weights(np.full(5, 0.7), (0.65, 0.9)), 1.0)  # one band: plain mean
 
 
 def synthetic_pairs(n_episodes=10, per_episode=60, seed=0) -> DemoPairs:
