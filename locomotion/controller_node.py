@@ -46,6 +46,17 @@ def fill_odometry(msg: Odometry, position, orientation_xyzw, linear_velocity_bod
     w.x, w.y, w.z = map(float, angular_velocity_body)
 
 
+def joint_state_message(stamp, joint_positions, joint_velocities, torques) -> JointState:
+    """sensor_msgs/JointState of the 12 motors (MOTOR_NAMES order); effort = commanded torque (N m)."""
+    joints = JointState()
+    joints.header.stamp = stamp
+    joints.name = list(MOTOR_NAMES)
+    joints.position = [float(x) for x in joint_positions]
+    joints.velocity = [float(x) for x in joint_velocities]
+    joints.effort = [float(x) for x in torques]
+    return joints
+
+
 class ControllerNode(Node):
     def __init__(self, node_name: str = "locomotion_controller"):
         super().__init__(node_name)
@@ -152,13 +163,7 @@ class ControllerNode(Node):
     def publish(self) -> None:
         stamp = self.get_clock().now().to_msg()
         s = self.sensors
-        joints = JointState()
-        joints.header.stamp = stamp
-        joints.name = list(MOTOR_NAMES)
-        joints.position = [float(x) for x in s.joint_positions]
-        joints.velocity = [float(x) for x in s.joint_velocities]
-        joints.effort = [float(x) for x in self.torques]
-        self.joint_pub.publish(joints)
+        self.joint_pub.publish(joint_state_message(stamp, s.joint_positions, s.joint_velocities, self.torques))
 
         imu = Imu()
         imu.header.stamp = stamp

@@ -74,11 +74,9 @@ def record_episode(trail: Trail, bag_path: Path, seed: int, config: Demonstrator
     """Drive ``trail`` once with the scripted demonstrator, recording a bag at ``bag_path``."""
     from geometry_msgs.msg import Twist
     from nav_msgs.msg import Odometry
-    from sensor_msgs.msg import JointState
     from std_msgs.msg import String
 
-    from locomotion.controller_node import fill_odometry
-    from locomotion.robot_model import MOTOR_NAMES
+    from locomotion.controller_node import fill_odometry, joint_state_message
     from robot_perception.ros_images import image_message
     from semantic_locomotion.bag import BagWriter
     from sim.camera import Camera, load_camera_config
@@ -128,12 +126,8 @@ def record_episode(trail: Trail, bag_path: Path, seed: int, config: Demonstrator
             if t >= next_state:
                 next_state += 1.0 / STATE_RATE_HZ
                 stamp = stamp_of(t)
-                joints = JointState()
-                joints.header.stamp = stamp
-                joints.name = list(MOTOR_NAMES)
-                joints.position = [float(v) for v in sensors.joint_positions]
-                joints.velocity = [float(v) for v in sensors.joint_velocities]
-                joints.effort = [float(v) for v in world.last_torques]
+                joints = joint_state_message(stamp, sensors.joint_positions, sensors.joint_velocities,
+                                             world.last_torques)
                 bag.write_message("/joint_states", joints, ns)
                 state = controller.status.state if controller.status else None
                 if state is not None:
