@@ -5,7 +5,8 @@ frame of a sequence has an empty prior, each later frame gets the model's own pr
 
     IoU per class (over classes present in the ground truth), mIoU over the walkable classes
     flicker   share of pixels whose predicted label changes between consecutive frames, among the
-              pixels whose ground-truth label does not change
+              pixels whose ground-truth label does not change (also per sequence: changed and
+              stable pixel counts, for paired comparisons between models)
     depth     AbsRel = mean |d - d*| / d*, RMSE, delta<1.25 = share with max(d/d*, d*/d) < 1.25, over
               pixels that hit something within 30 m
     fps       frames per second of the whole perception step (validation, network, argmax, depth)
@@ -30,6 +31,7 @@ def evaluate(checkpoint: str | Path, data: str | Path | FrameSet, backend: str =
     n_classes = len(frames.class_names)
     confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
     flicker_changed = flicker_total = 0
+    per_sequence: dict[int, list[int]] = {}  # sequence -> [changed, stable] pixel counts
     abs_rel, sq_err, delta_ok, depth_count = 0.0, 0.0, 0, 0
     previous_pred = None
     elapsed = 0.0
@@ -47,8 +49,12 @@ def evaluate(checkpoint: str | Path, data: str | Path | FrameSet, backend: str =
                                  minlength=n_classes * n_classes).reshape(n_classes, n_classes)
         if previous_pred is not None:
             stable = (frames.labels[prev] == gt) & known
-            flicker_changed += int(np.sum((previous_pred != out.labels) & stable))
-            flicker_total += int(stable.sum())
+            changed, total = int(np.sum((previous_pred != out.labels) & stable)), int(stable.sum())
+            flicker_changed += changed
+            flicker_total += total
+            counts = per_sequence.setdefault(int(frames.trail[i]), [0, 0])
+            counts[0] += changed
+            counts[1] += total
         previous_pred = out.labels
         valid = valid_depth(frames.depth[i], gt)
         d, t = out.depth_m[valid].astype(np.float64), frames.depth[i][valid].astype(np.float64)
@@ -75,6 +81,7 @@ def evaluate(checkpoint: str | Path, data: str | Path | FrameSet, backend: str =
         "false_alarm_pixels_of_absent_classes": {name: int(confusion[:, k].sum()) for k, name in
                                                  enumerate(frames.class_names) if not present[k]},
         "flicker": flicker_changed / max(flicker_total, 1),
+        "flicker_per_sequence": {str(k): v for k, v in sorted(per_sequence.items())},
         "depth_abs_rel": abs_rel / max(depth_count, 1),
         "depth_rmse_m": float(np.sqrt(sq_err / max(depth_count, 1))),
         "depth_delta_1_25": delta_ok / max(depth_count, 1),

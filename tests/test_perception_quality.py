@@ -1,5 +1,9 @@
 """The shipped perception checkpoint on trails it has never seen (a fresh seed, generated here)."""
 
+import sys
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from robot_perception.evaluate import evaluate
@@ -18,14 +22,36 @@ def test_shipped_model_meets_the_accuracy_targets(unseen):
     assert report["miou_walkable"] >= 0.85, report["iou"]
     assert report["depth_abs_rel"] <= 0.12
     assert report["depth_delta_1_25"] >= 0.88
+    # the per-sequence flicker counts (for paired model comparisons) add up to the total
+    per_sequence = np.array(list(report["flicker_per_sequence"].values()))
+    assert len(per_sequence) == 3
+    assert per_sequence[:, 0].sum() / per_sequence[:, 1].sum() == pytest.approx(report["flicker"])
+
+
+def test_paired_bootstrap_of_the_flicker_ratio():
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    from prior_ablation import paired_flicker_ratio
+
+    rng = np.random.default_rng(1)
+    stable = np.full(40, 10_000)
+    steadier = np.stack([rng.integers(50, 70, 40), stable], 1).astype(float)
+    jumpier = np.stack([rng.integers(90, 110, 40), stable], 1).astype(float)
+    lower = paired_flicker_ratio(steadier, jumpier)
+    assert lower["ratio"] == pytest.approx(steadier[:, 0].sum() / jumpier[:, 0].sum())
+    assert lower["ci95"][0] < lower["ratio"] < lower["ci95"][1] < 1.0 and lower["share_below_1"] == 1.0
+    same = paired_flicker_ratio(jumpier, jumpier)
+    assert same["ratio"] == 1.0 and same["ci95"] == [1.0, 1.0]
+    # a difference carried by one sequence only is not trusted: the interval spans 1
+    one_off = jumpier.copy()
+    one_off[0, 0] = 0.0
+    one_off[1:, 0] *= 1.05
+    assert paired_flicker_ratio(one_off, jumpier)["ci95"][0] < 1.0 < paired_flicker_ratio(one_off, jumpier)["ci95"][1]
 
 
 def test_previous_mask_channel_steadies_the_shipped_model(unseen):
     """The shipped weights, fed their own previous labels, flicker less than fed no prior at all.
     (Whether that beats a model trained without the channel is the ablation in docs/, which it
     currently does not; see the README's honest notes.)"""
-    import numpy as np
-
     from robot_perception.data import load_frames
     from robot_perception.inference import TerrainPerception
 
