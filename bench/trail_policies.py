@@ -66,6 +66,22 @@ def acceptance(reports: list[dict], preferences: dict[str, float]) -> list[tuple
                     worst = (gap, f"{where}: {row[field]:.2f} vs {preferences[terrain]}")
         checks.append((f"learned per-terrain mean {kind} speed within 0.2 m/s of the demonstrator's preference",
                        bool(learned) and worst[0] <= 0.2, f"worst gap {worst[0]:.2f} m/s ({worst[1]})"))
+    # context for the line above: the demonstrator's own choices (oracle) on the same trail and seed
+    # do not reach its preferences either where a terrain is short or follows a slow one
+    oracle = {(r["trail"], r["seed"]): r for r in reports if r["policy"] == "oracle"}
+    paired = [(r, oracle[(r["trail"], r["seed"])]) for r in learned if (r["trail"], r["seed"]) in oracle]
+    if paired:
+        worst = (0.0, "")
+        for r, o in paired:
+            for terrain, row in r["per_terrain"].items():
+                if row["distance_m"] > 2.0 and terrain in o["per_terrain"]:
+                    gap = abs(row["mean_speed_mps"] - o["per_terrain"][terrain]["mean_speed_mps"])
+                    if gap > worst[0]:
+                        worst = (gap, f"{r['trail']} seed {r['seed']} {terrain}: {row['mean_speed_mps']:.2f} vs "
+                                      f"{o['per_terrain'][terrain]['mean_speed_mps']:.2f}")
+        checks.append(("(context) learned per-terrain mean achieved speed within 0.2 m/s of the oracle's on the "
+                       "same trail and seed", worst[0] <= 0.2,
+                       f"worst gap {worst[0]:.2f} m/s ({worst[1]}); {len(paired)} pairs"))
     for trail in sorted({r["trail"] for r in reports}):
         a = [r["avg_speed_mps"] for r in learned if r["trail"] == trail]
         b = [r["avg_speed_mps"] for r in reports if r["policy"] == "fixed-slow" and r["trail"] == trail]
