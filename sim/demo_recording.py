@@ -34,9 +34,10 @@ from locomotion.robot_model import load_robot
 from locomotion.speed_policy import load_speed_policy_config
 from sim.demonstrator import DemonstratorConfig, ScriptedDemonstrator, load_demonstrator_config
 from sim.trail import Trail, random_trail
+from sim.trail_run import trail_outcome
 from sim.trail_walk import SPAWN_X_M, lane_keeping_yaw_rate
 from sim.trail_world import TrailGround
-from sim.walk import has_fallen, stand_up
+from sim.walk import stand_up
 from sim.world import SimWorld, load_sim_config
 
 TELEOP_RATE_HZ = 50.0
@@ -108,10 +109,9 @@ def record_episode(trail: Trail, bag_path: Path, seed: int, config: Demonstrator
             ns = round(t * 1e9)
             truth = world.ground_truth()
             x = float(truth.position[0])
-            if has_fallen(truth, ground.height_at(x)):
-                fell = True
-                break
-            if x >= trail.length_m:
+            outcome = trail_outcome(truth, ground, trail, controller)
+            if outcome is not None:
+                fell = outcome == "fell"
                 break
             rpy = kin.rotation_to_rpy(kin.quaternion_to_rotation(truth.orientation_xyzw))
             if t >= next_cmd:

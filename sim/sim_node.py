@@ -39,8 +39,8 @@ from sim.camera import Camera, CameraFrame, load_camera_config
 from sim.terrain import load_terrain_catalogue
 from sim.trail import load_trail
 from sim.trail_report import TrailSample, summarize, write_samples
+from sim.trail_run import trail_outcome
 from sim.trail_walk import SPAWN_X_M, lane_keeping_yaw_rate
-from sim.walk import has_fallen
 from sim.trail_world import TrailGround
 from semantic_locomotion.ros_main import spin_node
 
@@ -148,10 +148,7 @@ class SimNode(ControllerNode):
             self.samples.append(TrailSample(t, x, float(truth.position[1]), self.trail.terrain_at(x), forward,
                                             float(truth.linear_velocity[0]), self.controller.gait.swing_height,
                                             self.controller.gait.frequency))
-        if has_fallen(truth, self.ground.height_at(x)) or self.controller.mode == "damped_stand":
-            self.end_reason = "fell"
-        elif x >= self.trail.length_m:
-            self.end_reason = "completed"
+        self.end_reason = trail_outcome(truth, self.ground, self.trail, self.controller)
         status = {"distance_m": round(x, 3), "walking_time_s": round(t, 2), "terrain": self.trail.terrain_at(x),
                   "completed": self.end_reason == "completed", "fell": self.end_reason == "fell",
                   "end_reason": self.end_reason}

@@ -115,6 +115,15 @@ class CameraSpeedSource:
         return self.policy.command(t)
 
 
+def trail_outcome(truth, ground: TrailGround, trail: Trail, controller: LocomotionController) -> str | None:
+    """"fell" (trunk down, or the controller gave up into its damped stand), "completed" (past the
+    trail's end) or None (still walking): the one rule for every way of walking a trail."""
+    x = float(truth.position[0])
+    if has_fallen(truth, ground.height_at(x)) or controller.mode == "damped_stand":
+        return "fell"
+    return "completed" if x >= trail.length_m else None
+
+
 def run_trail(request: TrailRunRequest, progress=None) -> tuple[dict, list[TrailSample]]:
     """Walk ``request.trail`` with ``request.policy``; returns the report and the samples."""
     from locomotion.speed_policy import load_speed_policy_config
@@ -146,11 +155,9 @@ def run_trail(request: TrailRunRequest, progress=None) -> tuple[dict, list[Trail
             t = world.time_s - t0
             truth = world.ground_truth()
             x = float(truth.position[0])
-            if has_fallen(truth, ground.height_at(x)) or controller.mode == "damped_stand":
-                end_reason, fell = "fell", True
-                break
-            if x >= trail.length_m:
-                end_reason = "completed"
+            outcome = trail_outcome(truth, ground, trail, controller)
+            if outcome is not None:
+                end_reason, fell = outcome, outcome == "fell"
                 break
             if t >= limit_s:
                 break
