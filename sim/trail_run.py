@@ -124,8 +124,10 @@ def trail_outcome(truth, ground: TrailGround, trail: Trail, controller: Locomoti
     return "completed" if x >= trail.length_m else None
 
 
-def run_trail(request: TrailRunRequest, progress=None) -> tuple[dict, list[TrailSample]]:
-    """Walk ``request.trail`` with ``request.policy``; returns the report and the samples."""
+def run_trail(request: TrailRunRequest, progress=None, on_decision=None) -> tuple[dict, list[TrailSample]]:
+    """Walk ``request.trail`` with ``request.policy``; returns the report and the samples.
+    ``on_decision(t, truth, source)``, if given, is called after each learned-policy decision
+    (``source`` is the CameraSpeedSource: its ``policy`` holds the raw and smoothed predictions)."""
     from locomotion.speed_policy import load_speed_policy_config
 
     trail = request.trail
@@ -165,6 +167,8 @@ def run_trail(request: TrailRunRequest, progress=None) -> tuple[dict, list[Trail
                 next_decision += decision_period
                 if source is not None:
                     speed = source.decide(world, t)
+                    if on_decision is not None:
+                        on_decision(t, truth, source)
                 elif request.policy == "oracle":
                     speed = preferred_speed(trail, demonstrator, x)
                 if request.policy not in FIXED_SKILLS:
