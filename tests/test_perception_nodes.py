@@ -61,7 +61,7 @@ def test_nodes_turn_an_image_into_labels_depth_and_points(ros_context, tmp_path)
     depth_m = image_to_array(depth)
     assert np.mean(label_ids[-30:] == 0) > 0.9  # asphalt in front of the robot
     assert got["terrain"][-1].data == "asphalt"
-    assert len(got["embedding"][-1].data) == 64
+    assert len(got["embedding"][-1].data) == 64 + 12  # pooled features + class composition
     truth = frame.depth_m[-30:, 40:120]
     assert np.median(np.abs(depth_m[-30:, 40:120] - truth) / truth) < 0.1
     assert got["points"][-1].width > 1000

@@ -24,7 +24,7 @@ def test_shipped_model_meets_the_accuracy_targets(unseen):
     assert report["depth_delta_1_25"] >= 0.88
     # the per-sequence flicker counts (for paired model comparisons) add up to the total
     per_sequence = np.array(list(report["flicker_per_sequence"].values()))
-    assert len(per_sequence) == 3
+    assert len(per_sequence) >= 3  # each trail's frames come in bursts; each burst is a sequence
     assert per_sequence[:, 0].sum() / per_sequence[:, 1].sum() == pytest.approx(report["flicker"])
 
 
