@@ -17,7 +17,7 @@ from robot_perception.melon.poses import (
     align_longitudes, angular_error_deg, camera_centres, camera_rotations, pose_from_direction, rep103_camera_pose,
     replicas, rotation_to_quaternion,
 )
-from robot_perception.melon.train import MelonConfig, MelonRun, circular_moments, load_image_folder
+from robot_perception.melon.train import MelonConfig, MelonRun, circular_moments, estimate_noise, load_image_folder
 
 
 def test_pose_round_trip_and_orthonormal_frames():
@@ -84,6 +84,17 @@ def test_uniformity_prior_penalises_clusters_even_opposite_ones():
     assert float(circular_moments(opposite, 1)) < 1e-10  # the first moment alone cannot see it
     assert float(circular_moments(opposite, 4)) == pytest.approx(2.0)
     assert float(circular_moments(four, 4)) == pytest.approx(1.0)
+
+
+def test_noise_estimate_is_zero_on_clean_renders_and_sigma_on_noisy_ones():
+    renderer = TurntableRenderer("duck", TurntableConfig(size_px=32, supersample=2))
+    try:
+        clean = np.stack([renderer.render(math.radians(20.0), math.radians(lon)) for lon in (0, 90, 200)])
+    finally:
+        renderer.close()
+    assert estimate_noise(clean) == 0.0  # object edges are too few to move the median
+    noisy = clean + np.random.default_rng(0).normal(0.0, 0.5, clean.shape).astype(np.float32)
+    assert estimate_noise(noisy) == pytest.approx(0.5, rel=0.05)
 
 
 def test_rep103_camera_pose_looks_at_the_centre_with_z_up():

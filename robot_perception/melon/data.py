@@ -1,7 +1,8 @@
 """MELON data: turntable renders of PyBullet objects at random latitude/longitude, optional white
 Gaussian noise, and the photometric self-similarity map that reveals pseudo-symmetries.
 
-Objects are scaled to fit a sphere of radius 0.9 at the origin; the camera sits on a sphere of
+Objects are URDFs from pybullet_data, or bare meshes (``MESH_LOOKS``: a colour and an upright rotation),
+scaled to fit a sphere of radius 0.9 at the origin; the camera sits on a sphere of
 ``radius`` looking at the origin with +z up; the background is white. Images are rendered at
 ``supersample`` times the size and box-averaged (anti-aliased, like a real sensor's pixel area), with
 the principal point at the image centre as in robot_perception.melon.field.pixel_rays: PyBullet's
@@ -31,7 +32,13 @@ OBJECTS = {
     "mug": "objects/mug.urdf",
     "table": "table/table.urdf",
     "block002": "random_urdfs/002/002.urdf",  # one of pybullet_data's random block compounds
+    "xarm": "xarm/xarm6_robot.urdf",
+    "a1": "a1/a1.urdf",
+    "bunny": "bunny.obj",  # a bare mesh: see MESH_LOOKS
 }
+# bare meshes (no URDF): the colour they are rendered in and the rotation (roll, pitch, yaw) that stands
+# them upright (the Stanford bunny's file is y-up)
+MESH_LOOKS = {"bunny.obj": ((0.85, 0.55, 0.3, 1.0), (math.pi / 2, 0.0, 0.0))}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,6 +58,10 @@ class TurntableRenderer:
         self.config = config
         self.client = pybullet.connect(pybullet.DIRECT)
         pybullet.setAdditionalSearchPath(pybullet_data.getDataPath(), physicsClientId=self.client)
+        self.projection = projection_matrix(config.fov_deg, config.size_px * config.supersample)
+        if OBJECTS[object_name].endswith(".obj"):
+            self.body = self._load_mesh(OBJECTS[object_name])
+            return
         body = pybullet.loadURDF(OBJECTS[object_name], useFixedBase=True, physicsClientId=self.client)
         lo, hi = self._aabb(body)
         scale = config.object_radius / (0.5 * np.linalg.norm(hi - lo))
@@ -61,7 +72,21 @@ class TurntableRenderer:
         pos, orn = pybullet.getBasePositionAndOrientation(body, physicsClientId=self.client)
         pybullet.resetBasePositionAndOrientation(body, np.array(pos) - (lo + hi) / 2, orn, physicsClientId=self.client)
         self.body = body
-        self.projection = projection_matrix(config.fov_deg, config.size_px * config.supersample)
+
+    def _load_mesh(self, file_name: str) -> int:
+        """A visual-only body from a mesh file, scaled and centred by its vertices' bounding box."""
+        colour, rpy = MESH_LOOKS[file_name]
+        with open(Path(pybullet_data.getDataPath()) / file_name) as f:
+            vertices = np.array([[float(x) for x in line.split()[1:4]] for line in f if line.startswith("v ")])
+        lo, hi = vertices.min(axis=0), vertices.max(axis=0)
+        scale = self.config.object_radius / (0.5 * np.linalg.norm(hi - lo))
+        orn = pybullet.getQuaternionFromEuler(rpy)
+        rotation = np.reshape(pybullet.getMatrixFromQuaternion(orn), (3, 3))
+        shape = pybullet.createVisualShape(pybullet.GEOM_MESH, fileName=file_name, meshScale=[scale] * 3,
+                                           rgbaColor=list(colour), physicsClientId=self.client)
+        return pybullet.createMultiBody(baseMass=0, baseVisualShapeIndex=shape,
+                                        basePosition=(-rotation @ ((lo + hi) / 2 * scale)).tolist(),
+                                        baseOrientation=orn, physicsClientId=self.client)
 
     def _aabb(self, body):
         boxes = [pybullet.getAABB(body, link, physicsClientId=self.client)

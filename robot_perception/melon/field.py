@@ -36,8 +36,9 @@ class GridField(nn.Module):
         inside = (points.abs() <= self.bound).all(-1)
         return F.softplus(sigma - 4.0) * inside, torch.sigmoid(rgb).reshape(*shape, 3)
 
-    def total_variation(self) -> torch.Tensor:
-        d = self.density
+    def total_variation(self, grid: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean squared difference of neighbouring voxels (of the density grid unless another is given)."""
+        d = self.density if grid is None else grid
         return ((d[..., 1:, :, :] - d[..., :-1, :, :]) ** 2).mean() + ((d[..., 1:, :] - d[..., :-1, :]) ** 2).mean() \
             + ((d[..., 1:] - d[..., :-1]) ** 2).mean()
 

@@ -9,6 +9,18 @@ each image's pose is its encoder output moved to its best replica, rendered over
 parameters optimised with the field, and every ``search_every`` steps each image may jump to a
 clearly better candidate pose (other longitudes, neighbouring latitudes) under the current field.
 
+Noisy images: the pixel noise sigma is estimated from the training images themselves (a robust
+Laplacian-difference estimate, 0 for clean renders). The photometric loss is a Gaussian log-likelihood
+whose weight falls as 1 / sigma^2, so a smoothness prior on the colour grid is weighted up by that
+factor: total variation on the colour grid with weight tv_weight * (sigma / tv_noise_ref)^2, so that the
+colour voxels cannot fit the noise (the density grid keeps its own weight: a density prior that strong
+stops the coarse grid forming the object at all); and the pose encoder sees the images Gaussian-blurred
+just enough to bring the noise down to ``encoder_noise_floor`` (sigma 0.5: a 2.8-pixel blur), so that
+its features follow the object rather than the noise. Clean images (sigma 0) are trained exactly as before.
+
+An optional polish stage (``polish_steps``, 0 by default; the PyBullet benchmark uses 1500) keeps the
+refined poses and trains the field alone at a finer grid, for novel views.
+
 The run saves its full state to OUT/state.pt every ``save_every`` steps; running the same command
 again resumes from it. OUT/poses.json maps each image name to {"latitude_deg", "longitude_deg"}.
 """
@@ -51,6 +63,11 @@ class MelonConfig:
     field_lr: float = 0.08
     encoder_lr: float = 1e-3
     tv_weight: float = 0.01
+    # noisy images (pixel noise sigma estimated by ``estimate_noise``): colour-grid TV with weight
+    # tv_weight * (sigma / tv_noise_ref)^2; clean renders estimate 0: no change
+    tv_noise_ref: float = 0.1
+    # ... and the pose encoder sees them blurred down to this noise level (see MelonRun.encoder_input)
+    encoder_noise_floor: float = 0.05
     init_spread: float = 1.0
     # our addition to MELON: keep the chosen cameras spread around the object (without it the
     # grid field collapses every view onto one pose within a few hundred steps). The prior is the
@@ -68,6 +85,11 @@ class MelonConfig:
     # the grid and the poses settle at the end instead of moving at a constant Adam step size
     refine_lr_decay: float = 0.1
     search_every: int = 150
+    # polish after the refinement: the poses are final; the field alone trains ``polish_steps`` more at a
+    # finer grid (trilinearly upsampled), with more samples per ray and the refinement's final learning rate
+    polish_steps: int = 0
+    polish_resolution: int = 64
+    polish_samples_per_ray: int = 64
     search_longitudes: int = 12
     search_lat_deg: float = 10.0
     search_pixels: int = 256
@@ -112,6 +134,17 @@ def load_image_folder(folder: str | Path) -> tuple[list[str], np.ndarray]:
     return [p.name for p in files], np.stack(images)
 
 
+def estimate_noise(images: np.ndarray) -> float:
+    """Standard deviation of white pixel noise in (M, S, S, 3) images: the median absolute response to
+    the Laplacian-difference kernel [[1,-2,1],[-2,4,-2],[1,-2,1]] (which cancels smooth image content and
+    has norm 6), as a robust sigma. Object edges are too few to move the median: clean renders give 0."""
+    x = images.astype(np.float32)
+    response = (x[:, :-2, :-2] - 2 * x[:, :-2, 1:-1] + x[:, :-2, 2:]
+                - 2 * x[:, 1:-1, :-2] + 4 * x[:, 1:-1, 1:-1] - 2 * x[:, 1:-1, 2:]
+                + x[:, 2:, :-2] - 2 * x[:, 2:, 1:-1] + x[:, 2:, 2:])
+    return float(1.4826 * np.median(np.abs(response)) / 6.0)
+
+
 def circular_moments(angles: torch.Tensor, harmonics: int) -> torch.Tensor:
     """Sum over k = 1 .. harmonics of |mean(exp(i k angle))|^2: 0 for angles spread evenly."""
     k = torch.arange(1, harmonics + 1, dtype=angles.dtype)[:, None]
@@ -127,7 +160,11 @@ class MelonRun:
         self.names, images = load_image_folder(config.images)
         self.images = torch.from_numpy(images)  # (M, S, S, 3)
         self.size = images.shape[1]
-        small = downscale(self.images.clamp(0, 1))
+        self.noise_sigma = estimate_noise(images)
+        noise_ratio = (self.noise_sigma / config.tv_noise_ref) ** 2
+        self.tv_density = config.tv_weight
+        self.tv_colour = config.tv_weight * noise_ratio
+        small = downscale(self.encoder_input(images).clamp(0, 1))
         # standardise per pixel over the image set: the encoder sees how a view differs from the
         # others (mostly white background otherwise makes every view look alike to a random CNN)
         self.small = (small - small.mean(0, keepdim=True)) / (small.std(0, keepdim=True) + 0.05)
@@ -147,6 +184,17 @@ class MelonRun:
         self.state_path = Path(config.out) / "state.pt"
         if self.state_path.exists():
             self._resume()
+
+    def encoder_input(self, images: np.ndarray) -> torch.Tensor:
+        """The images the pose encoder sees: as they are if clean; if noisy, Gaussian-blurred just enough
+        to bring the estimated noise down to ``encoder_noise_floor`` (white noise of sigma s blurred by a
+        Gaussian of g pixels keeps sigma s / (2 sqrt(pi) g))."""
+        if self.noise_sigma <= self.config.encoder_noise_floor:
+            return torch.from_numpy(images)
+        import cv2
+
+        blur = self.noise_sigma / (2 * math.sqrt(math.pi) * self.config.encoder_noise_floor)
+        return torch.from_numpy(np.stack([cv2.GaussianBlur(im, (0, 0), blur) for im in images]))
 
     def _make_optimizer(self) -> torch.optim.Adam:
         return torch.optim.Adam([
@@ -222,6 +270,13 @@ class MelonRun:
                     "config": {k: str(v) for k, v in dataclasses.asdict(self.config).items()}}, tmp)
         tmp.replace(self.state_path)
 
+    def smoothness(self) -> torch.Tensor:
+        """The field's total-variation prior, with the colour term for noisy images (see MelonConfig.tv_noise_ref)."""
+        loss = self.tv_density * self.field.total_variation()
+        if self.tv_colour > 0:
+            loss = loss + self.tv_colour * self.field.total_variation(self.field.colour)
+        return loss
+
     def replica_errors(self, idx: np.ndarray, pixels: torch.Tensor, lat: torch.Tensor,
                        lon: torch.Tensor) -> torch.Tensor:
         """(B, N) mean squared error of each replica on the given pixels."""
@@ -246,7 +301,7 @@ class MelonRun:
         errors = self.replica_errors(idx, pixels, lat, lon)
         best, chosen = errors.min(dim=1)
         self.chosen_replica[torch.from_numpy(idx)] = chosen.detach()
-        loss = best.mean() + cfg.tv_weight * self.field.total_variation()
+        loss = best.mean() + self.smoothness()
         if cfg.uniformity_weight > 0:  # keep the chosen cameras spread around the object
             effective = lon_all + self.chosen_replica * (2 * math.pi / cfg.modulo)
             loss = loss + cfg.uniformity_weight * circular_moments(effective, cfg.uniformity_harmonics)
@@ -259,7 +314,7 @@ class MelonRun:
 
     @property
     def total_steps(self) -> int:
-        return self.config.steps + self.config.refine_steps
+        return self.config.steps + self.config.refine_steps + self.config.polish_steps
 
     def _start_refinement(self) -> None:
         lat, lon = self.inferred_poses()
@@ -272,12 +327,12 @@ class MelonRun:
         self.pose_optimizer = torch.optim.Adam([self.pose_lat, self.pose_lon], lr=self.config.refine_pose_lr)
 
     def image_errors(self, idx: np.ndarray, pixels: torch.Tensor, lat: torch.Tensor, lon: torch.Tensor,
-                     jitter: bool) -> torch.Tensor:
+                     jitter: bool, samples: int | None = None) -> torch.Tensor:
         """(B,) mean squared error of each image rendered from one pose each."""
         cfg = self.config
         target = self.targets()[idx][:, pixels[:, 0], pixels[:, 1]]
         origins, directions = pixel_rays(lat, lon, cfg.radius, self.focal, self.size, pixels)
-        rgb = render_rays(self.field, origins, directions, cfg.samples_per_ray, jitter=jitter)
+        rgb = render_rays(self.field, origins, directions, samples or cfg.samples_per_ray, jitter=jitter)
         return ((rgb - target) ** 2).mean(dim=(1, 2))
 
     def search_poses(self) -> int:
@@ -307,26 +362,33 @@ class MelonRun:
         return moved
 
     def refine_step(self) -> dict:
+        """One refinement step (poses and field), or past ``refine_steps`` one polish step (field only)."""
         cfg = self.config
         if self.pose_lat is None:
             self._start_refinement()
-        if (self.step - cfg.steps) % cfg.search_every == 0:
+        polish = self.step >= cfg.steps + cfg.refine_steps
+        if not polish and (self.step - cfg.steps) % cfg.search_every == 0:
             self.search_poses()
-        resolution = self.resolution_at(self.step)
+        resolution = cfg.polish_resolution if polish else self.resolution_at(self.step)
         if resolution != self.field.density.shape[-1]:
             self._grow_field(resolution)
-        decay = cfg.refine_lr_decay ** ((self.step - cfg.steps) / max(cfg.refine_steps, 1))
+        decay = cfg.refine_lr_decay ** (min(self.step - cfg.steps, cfg.refine_steps) / max(cfg.refine_steps, 1))
         self.optimizer.param_groups[0]["lr"] = cfg.field_lr * decay
         self.pose_optimizer.param_groups[0]["lr"] = cfg.refine_pose_lr * decay
         idx = self.rng.choice(len(self.names), size=min(cfg.batch_images, len(self.names)), replace=False)
         pixels = torch.from_numpy(self.rng.integers(0, self.size, (cfg.rays_per_image, 2)))
-        errors = self.image_errors(idx, pixels, self.pose_lat[idx], self.pose_lon[idx], jitter=True)
-        loss = errors.mean() + cfg.tv_weight * self.field.total_variation()
+        lat, lon = self.pose_lat[idx], self.pose_lon[idx]
+        if polish:
+            lat, lon = lat.detach(), lon.detach()
+        errors = self.image_errors(idx, pixels, lat, lon, jitter=True,
+                                   samples=cfg.polish_samples_per_ray if polish else cfg.samples_per_ray)
+        loss = errors.mean() + self.smoothness()
         self.optimizer.zero_grad(set_to_none=True)
         self.pose_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        self.pose_optimizer.step()
+        if not polish:
+            self.pose_optimizer.step()
         self.step += 1
         mse = float(errors.mean().detach())
         return {"step": self.step, "loss": mse, "psnr_batch": -10 * math.log10(max(mse, 1e-12))}
