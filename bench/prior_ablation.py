@@ -43,9 +43,10 @@ def paired_flicker_ratio(with_counts: np.ndarray, without_counts: np.ndarray, re
             "sequences": len(with_counts)}
 
 
-def counts(result: dict, prefix: str) -> tuple[list[str], np.ndarray]:
-    keys = sorted(result["flicker_per_sequence"], key=int)
-    return [f"{prefix}/{k}" for k in keys], np.array([result["flicker_per_sequence"][k] for k in keys], float)
+def sequence_counts(result: dict) -> np.ndarray:
+    """(S, 2) [changed, stable] pixel counts of an evaluation's sequences, in sequence order."""
+    per_sequence = result["flicker_per_sequence"]
+    return np.array([per_sequence[k] for k in sorted(per_sequence, key=int)], float)
 
 
 def main() -> None:
@@ -63,18 +64,14 @@ def main() -> None:
              f"Made by `{command}`: the model with the previous-mask channel (`{args.with_prior}`) against the same",
              f"architecture, data and budget without it (`{args.without}`), on unseen trails.", "",
              "| data | model | " + " | ".join(f[1] for f in FIELDS) + " |", "|---|---|" + "---|" * len(FIELDS)]
-    pooled = {arm: [] for arm in ARMS}
+    counts = {data: [sequence_counts(by_arm[arm]) for arm in ARMS] for data, by_arm in results.items()}
     for data, by_arm in results.items():
         card = by_arm[ARMS[1]]
         label = f"`{data}` (seed {card['data_seed']}, {card['frames']} frames)"
         for arm, r in by_arm.items():
             lines.append(f"| {label} | {arm} | " + " | ".join(fmt.format(r[key]) for key, _, fmt in FIELDS) + " |")
-            pooled[arm].append(counts(r, data))
-    stats = {}
-    for data, by_arm in results.items():
-        stats[data] = paired_flicker_ratio(counts(by_arm[ARMS[0]], data)[1], counts(by_arm[ARMS[1]], data)[1])
-    stats["pooled"] = paired_flicker_ratio(np.concatenate([c for _, c in pooled[ARMS[0]]]),
-                                           np.concatenate([c for _, c in pooled[ARMS[1]]]))
+    stats = {data: paired_flicker_ratio(*pair) for data, pair in counts.items()}
+    stats["pooled"] = paired_flicker_ratio(*(np.concatenate([pair[k] for pair in counts.values()]) for k in (0, 1)))
     lines += ["", "Flicker is the share of pixels whose predicted label changes between consecutive frames where the "
               "ground truth does not.", "",
               "| data | flicker with / without the channel | 95 % interval (paired bootstrap over sequences) | "

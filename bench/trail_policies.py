@@ -137,6 +137,16 @@ def write_docs(reports: list[dict], docs: Path, command: str) -> bool:
     return all(ok for _, ok, _ in checks)
 
 
+def merge_runs(old: dict, new: dict) -> dict:
+    """``old``'s runs with ``new``'s added (a run of the same trail, policy and seed is replaced), and
+    both commands listed in order, once each."""
+    key = lambda r: (r["trail"], r["policy"], r["seed"])
+    fresh = {key(r) for r in new["reports"]}
+    reports = [r for r in old["reports"] if key(r) not in fresh] + new["reports"]
+    command = "; ".join(c for c in dict.fromkeys(old["command"].split("; ") + [new["command"]]) if c)
+    return {"command": command, "reports": reports}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--trails", nargs="+", default=["demo", "paper460"])
@@ -156,11 +166,7 @@ def main() -> int:
     if args.table_only:
         data = json.loads(store.read_text()) if store.is_file() else {"command": "", "reports": []}
         for other in args.merge_from:
-            extra = json.loads(Path(other).read_text())
-            key = lambda r: (r["trail"], r["policy"], r["seed"])
-            fresh = {key(r) for r in extra["reports"]}
-            data["reports"] = [r for r in data["reports"] if key(r) not in fresh] + extra["reports"]
-            data["command"] = "; ".join(c for c in dict.fromkeys(data["command"].split("; ") + [extra["command"]]) if c)
+            data = merge_runs(data, json.loads(Path(other).read_text()))
         store.write_text(json.dumps(data, indent=2) + "\n")
         return 0 if write_docs(data["reports"], docs, data["command"]) else 1
     jobs = [(t, p, s, str(docs / "trail_runs")) for t in args.trails for s in args.seeds for p in args.policies]
@@ -172,15 +178,12 @@ def main() -> int:
         for report in pool.imap_unordered(run_one, jobs, chunksize=1):
             reports.append(report)
             partial.write_text(json.dumps({"command": command, "reports": reports}, indent=2) + "\n")
+    data = {"command": command, "reports": reports}
     if args.merge and store.is_file():
-        old = json.loads(store.read_text())
-        key = lambda r: (r["trail"], r["policy"], r["seed"])
-        fresh = {key(r) for r in reports}
-        reports = [r for r in old["reports"] if key(r) not in fresh] + reports
-        command = "; ".join(dict.fromkeys(old["command"].split("; ") + [command]))
-    store.write_text(json.dumps({"command": command, "reports": reports}, indent=2) + "\n")
+        data = merge_runs(json.loads(store.read_text()), data)
+    store.write_text(json.dumps(data, indent=2) + "\n")
     partial.unlink(missing_ok=True)
-    return 0 if write_docs(reports, docs, command) else 1
+    return 0 if write_docs(data["reports"], docs, data["command"]) else 1
 
 
 if __name__ == "__main__":

@@ -18,10 +18,9 @@ from rclpy.node import Node
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 from std_msgs.msg import Float32
 
-from robot_perception.pointcloud import CorridorConfig, depth_to_points, obstacle_distance
+from robot_perception.pointcloud import CorridorConfig, depth_to_points, obstacle_class_ids, obstacle_distance
 from robot_perception.ros_images import image_message, point_cloud_message
 from robot_perception.node_setup import camera_qos, perceive, perception_from_parameters
-from sim.terrain import RANGELESS_CLASSES, WALKABLE_CLASSES
 from semantic_locomotion.ros_main import spin_node
 
 
@@ -33,9 +32,7 @@ class DepthNode(Node):
         self.perception = perception_from_parameters(self)
         self.corridor = CorridorConfig(half_width_m=float(self.get_parameter("corridor_half_width_m").value))
         self.stride = int(self.get_parameter("point_stride").value)
-        self.walkable_ids = [self.perception.class_names.index(c) for c in WALKABLE_CLASSES]
-        self.rangeless_ids = tuple(self.perception.class_names.index(c) for c in RANGELESS_CLASSES
-                                   if c in self.perception.class_names)
+        self.walkable_ids, self.rangeless_ids = obstacle_class_ids(self.perception.class_names)
         self.intrinsics = None
         self.create_subscription(Image, "camera/image_raw", self.on_image, camera_qos())
         self.create_subscription(CameraInfo, "camera/camera_info", self.on_info, camera_qos())

@@ -81,6 +81,15 @@ def corridor_obstacle(points: np.ndarray, walkable: np.ndarray, config: Corridor
     return ObstacleReport(float(np.percentile(along[hit], 5)), int(hit.sum()), normal)
 
 
+def obstacle_class_ids(class_names: tuple[str, ...]) -> tuple[list[int], tuple[int, ...]]:
+    """The label ids ``obstacle_distance`` needs from a model's classes: the walkable terrains
+    (all required) and the rangeless ones (sky, if the model has it)."""
+    from sim.terrain import RANGELESS_CLASSES, WALKABLE_CLASSES
+
+    walkable = [class_names.index(c) for c in WALKABLE_CLASSES]
+    return walkable, tuple(class_names.index(c) for c in RANGELESS_CLASSES if c in class_names)
+
+
 def obstacle_distance(depth_m: np.ndarray, labels: np.ndarray, intrinsics: np.ndarray, walkable_ids: list[int],
                       config: CorridorConfig = CorridorConfig(), stride: int = 2, rangeless_ids: tuple[int, ...] = ()
                       ) -> float:

@@ -9,10 +9,11 @@ Images are run through the terrain perception model in order (its previous-mask 
 from frame to frame, as at run time) and its semantic embedding is stored; ``keep_images`` also
 stores the RGB images (for a fine-tune of the embedding, which is not built yet).
 
-The pairs file (NPZ) holds ``embedding`` (N, 64) float32, ``speed_mps`` (N,), ``episode`` (N,) the
-index of the bag each pair came from (validation splits are by episode, never by frame),
-``time_s`` (N,), ``terrain`` (N,) where the bag has the simulator's /trail/terrain (analysis only),
-plus ``bags`` and the perception checkpoint's SHA-256 the embeddings belong to.
+The pairs file (NPZ) holds ``embedding`` (N, 64 + C) float32
+(``robot_perception.model.embedding_vector``), ``speed_mps`` (N,), ``episode`` (N,) the index of the
+bag each pair came from (validation splits are by episode, never by frame), ``time_s`` (N,),
+``terrain`` (N,) where the bag has the simulator's /trail/terrain (analysis only), plus ``bags`` and
+the perception checkpoint's SHA-256 the embeddings belong to.
 """
 
 from __future__ import annotations

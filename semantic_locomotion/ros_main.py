@@ -26,7 +26,7 @@ def spin_node(make_node: Callable[[], object], program: str, args: list[str] | N
         while rclpy.ok():
             rclpy.spin_once(node, timeout_sec=0.1)  # wakes up to let a KeyboardInterrupt through
     except (KeyboardInterrupt, ExternalShutdownException):
-        pass  # Ctrl-C / SIGINT: rclpy's own handler may shut the context down first
+        pass  # Ctrl-C / SIGINT / SIGTERM, or the context shut down from elsewhere
     except (ValueError, FileNotFoundError) as exc:
         print(f"{program}: {exc}", file=sys.stderr)
         return 2

@@ -78,9 +78,9 @@ class CameraSpeedSource:
     def __init__(self, world: SimWorld, ground: TrailGround, request: TrailRunRequest):
         from locomotion.speed_policy import SpeedPolicy, load_speed_policy, load_speed_policy_config
         from robot_perception.inference import TerrainPerception
-        from robot_perception.pointcloud import CorridorConfig
+        from robot_perception.pointcloud import CorridorConfig, obstacle_class_ids
         from sim.camera import Camera, load_camera_config
-        from sim.terrain import RANGELESS_CLASSES, WALKABLE_CLASSES, load_terrain_catalogue
+        from sim.terrain import load_terrain_catalogue
 
         perception_path = request.perception_checkpoint or models_dir() / "terrain_net.pt"
         speed_path = request.speed_checkpoint or models_dir() / "speed_policy.pt"
@@ -92,8 +92,7 @@ class CameraSpeedSource:
         self.camera = Camera(world.client, self.camera_config, ground.body_labels, catalogue.label_id("sky"),
                              lighting_seed=request.seed)
         self.corridor = CorridorConfig()
-        self.walkable_ids = [catalogue.label_id(c) for c in WALKABLE_CLASSES]
-        self.rangeless_ids = tuple(catalogue.label_id(c) for c in RANGELESS_CLASSES)
+        self.walkable_ids, self.rangeless_ids = obstacle_class_ids(self.perception.class_names)
         self.frames = 0
         self.perception_s = 0.0
         self.obstacle_frames = 0
