@@ -73,7 +73,8 @@ def run_one(obj: str, modulo: int, sigma: float, seed: int, args, work: Path, do
     row = {"run": name, "object": obj, "modulo": modulo, "noise_sigma": sigma, "seed": seed, "variant": variant,
            "overrides": {k: str(v) for k, v in VARIANTS.get(variant, {}).items()}, "views": args.views,
            "steps": run.step, "polish_steps": args.polish_steps, "threads": args.threads, "minutes": round(minutes, 1),
-           "estimated_noise_sigma": round(run.noise_sigma, 3), "grid_resolution": run.field.density.shape[-1],
+           "estimated_noise_sigma": round(run.noise_sigma, 3),
+           "colour_tv_pose_stages": round(run.tv_colour_pose_stages, 4), "grid_resolution": run.field.density.shape[-1],
            "melon_stage_mean_pose_error_deg": report["melon_stage_mean_pose_error_deg"],
            **{k: report[k] for k in ("mean_pose_error_deg", "median_pose_error_deg", "max_pose_error_deg",
                                      "held_out_psnr_db")},
@@ -133,6 +134,14 @@ def fmt(x, spec=".1f") -> str:
     return "-" if x is None else format(x, spec)
 
 
+def pose_stage_colour_tv(row: dict) -> float:
+    """The colour TV weight of a row's pose stages; rows made before it was recorded used the noise-based one."""
+    if "colour_tv_pose_stages" in row:
+        return row["colour_tv_pose_stages"]
+    sigma = row.get("estimated_noise_sigma")
+    return round(0.01 * ((row["noise_sigma"] if sigma is None else sigma) / 0.1) ** 2, 4)
+
+
 def write_docs(rows: list[dict], docs: Path, similarity: dict[str, tuple[np.ndarray, np.ndarray]]) -> str:
     order = {run_name(*r): i for i, r in enumerate(r for group in RUNS.values() for r in group)}
     rows = sorted(rows, key=lambda r: order.get(r["run"], len(order)))
@@ -159,21 +168,25 @@ def write_docs(rows: list[dict], docs: Path, similarity: dict[str, tuple[np.ndar
         "on at a 64^3 grid with 64 samples per ray, which changes the held-out PSNR only (the pose errors of a run "
         "are those it had without the polish: same seed, same steps up to the end of the refinement). Noisy images: "
         "the trainer estimates the pixel noise sigma from the images (robust Laplacian-difference estimate; 0 for "
-        "the clean renders, which are trained exactly as without it), adds a total-variation prior on the colour grid "
-        "weighted by (sigma / 0.1)^2, the factor by which the noise lowers the photometric likelihood's weight, and "
-        "shows the pose encoder the images Gaussian-blurred down to a noise of 0.05 (column *sigma est.*; - for "
-        "rows made before the estimate was recorded).", "",
+        "the clean renders), adds a total-variation prior on the colour grid weighted by 0.01 (sigma / 0.1)^2, the "
+        "factor by which the noise lowers the photometric likelihood's weight, and shows the pose encoder the images "
+        "Gaussian-blurred down to a noise of 0.05 (column *sigma est.*; - for rows made before the estimate was "
+        "recorded). Column *pose-stage colour TV*: the colour prior's weight while the poses are inferred (MELON "
+        "stage and refinement), at least 0.25 also for clean images since it was introduced (the polish stage uses "
+        "the noise-based weight alone, 0 for clean images); rows made before it have the noise-based weight "
+        "throughout (0 clean, 0.25 at sigma 0.5, so the noisy rows are the same method either way).", "",
         "Pose error: angle between inferred and true camera directions after the best rotation about the up axis "
         "(mean, median). *MELON stage*: the mean error of the poses the encoder and modulo loss inferred, before "
         "refinement. PSNR: the field rendered at the held-out views' true poses (aligned by the same rotation).", "",
         "| run | object | seed | N | noise sigma | sigma est. | MELON stage error (deg) | mean pose error (deg) | "
-        "median (deg) | held-out PSNR (dB) | polish steps | minutes | cmd |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+        "median (deg) | held-out PSNR (dB) | pose-stage colour TV | polish steps | minutes | cmd |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['run']} | {r['object']} | {r['seed']} | {r['modulo']} | {r['noise_sigma']:g} | "
                      f"{fmt(r.get('estimated_noise_sigma'), '.2f')} | "
                      f"{fmt(r['melon_stage_mean_pose_error_deg'])} | {r['mean_pose_error_deg']:.1f} | "
-                     f"{r['median_pose_error_deg']:.1f} | {r['held_out_psnr_db']:.1f} | {r.get('polish_steps', 0)} | "
+                     f"{r['median_pose_error_deg']:.1f} | {r['held_out_psnr_db']:.1f} | {pose_stage_colour_tv(r):g} | "
+                     f"{r.get('polish_steps', 0)} | "
                      f"{r['minutes']:.1f} | "
                      f"{commands.index(r['command']) + 1} |")
     lines += ["", "## Against the acceptance lines (computed from the table)", ""]
@@ -224,7 +237,7 @@ def main() -> None:
     parser.add_argument("--runs", default="all", help="all, or comma-separated groups and/or run names")
     parser.add_argument("--steps", type=int, default=MelonConfig.steps, help="MELON stage steps")
     parser.add_argument("--refine-steps", type=int, default=MelonConfig.refine_steps)
-    parser.add_argument("--polish-steps", type=int, default=1500, help="field-only steps at a 64^3 grid after the "
+    parser.add_argument("--polish-steps", type=int, default=3000, help="field-only steps at a 64^3 grid after the "
                         "refinement (poses final; for the held-out PSNR)")
     parser.add_argument("--views", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)

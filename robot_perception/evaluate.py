@@ -6,7 +6,8 @@ frame of a sequence has an empty prior, each later frame gets the model's own pr
     IoU per class (over classes present in the ground truth), mIoU over the walkable classes
     flicker   share of pixels whose predicted label changes between consecutive frames, among the
               pixels whose ground-truth label does not change (also per sequence: changed and
-              stable pixel counts, for paired comparisons between models)
+              stable pixel counts, for paired comparisons between models; and by position in the
+              sequence: transition 1 is from its first frame, whose prior is empty, to its second)
     depth     AbsRel = mean |d - d*| / d*, RMSE, delta<1.25 = share with max(d/d*, d*/d) < 1.25, over
               pixels that hit something within 30 m
     fps       frames per second of the whole perception step (validation, network, argmax, depth)
@@ -32,6 +33,8 @@ def evaluate(checkpoint: str | Path, data: str | Path | FrameSet, backend: str =
     confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
     flicker_changed = flicker_total = 0
     per_sequence: dict[int, list[int]] = {}  # sequence -> [changed, stable] pixel counts
+    per_transition: dict[int, list[int]] = {}  # k-th transition of a sequence -> [changed, stable]
+    position = 0  # frames of the current sequence before this one
     abs_rel, sq_err, delta_ok, depth_count = 0.0, 0.0, 0, 0
     previous_pred = None
     elapsed = 0.0
@@ -40,6 +43,7 @@ def evaluate(checkpoint: str | Path, data: str | Path | FrameSet, backend: str =
         if prev is None:
             perception.reset()
             previous_pred = None
+            position = 0
         start = time.perf_counter()
         out = perception.process(frames.rgb[i])
         elapsed += time.perf_counter() - start
@@ -55,7 +59,11 @@ def evaluate(checkpoint: str | Path, data: str | Path | FrameSet, backend: str =
             counts = per_sequence.setdefault(int(frames.trail[i]), [0, 0])
             counts[0] += changed
             counts[1] += total
+            counts = per_transition.setdefault(position, [0, 0])
+            counts[0] += changed
+            counts[1] += total
         previous_pred = out.labels
+        position += 1
         valid = valid_depth(frames.depth[i], gt)
         d, t = out.depth_m[valid].astype(np.float64), frames.depth[i][valid].astype(np.float64)
         abs_rel += float(np.sum(np.abs(d - t) / t))
@@ -82,6 +90,7 @@ def evaluate(checkpoint: str | Path, data: str | Path | FrameSet, backend: str =
                                                  enumerate(frames.class_names) if not present[k]},
         "flicker": flicker_changed / max(flicker_total, 1),
         "flicker_per_sequence": {str(k): v for k, v in sorted(per_sequence.items())},
+        "flicker_by_transition": {str(k): v for k, v in sorted(per_transition.items())},
         "depth_abs_rel": abs_rel / max(depth_count, 1),
         "depth_rmse_m": float(np.sqrt(sq_err / max(depth_count, 1))),
         "depth_delta_1_25": delta_ok / max(depth_count, 1),

@@ -51,11 +51,12 @@ def _dataset(args: argparse.Namespace) -> int:
 
     from sim.dataset import DatasetRequest, make_dataset
 
-    if args.trails < 1 or args.frames_per_trail < 1:
-        print("semloco dataset: --trails and --frames-per-trail must be at least 1", file=sys.stderr)
+    if args.trails < 1 or args.frames_per_trail < 1 or args.burst_frames < 1:
+        print("semloco dataset: --trails, --frames-per-trail and --burst-frames must be at least 1", file=sys.stderr)
         return 2
     request = DatasetRequest(Path(args.out), args.trails, args.frames_per_trail, args.seed,
-                             command="semloco " + " ".join(sys.argv[1:]), boulders=args.boulders)
+                             command="semloco " + " ".join(sys.argv[1:]), boulders=args.boulders,
+                             burst_frames=args.burst_frames)
     try:
         with tqdm(total=args.trails * args.frames_per_trail, unit="frame", desc="dataset",
                   disable=args.quiet) as bar:
@@ -280,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     dataset.add_argument("--trails", type=int, default=4, help="number of generated trails")
     dataset.add_argument("--frames-per-trail", type=int, default=40, help="frames captured per trail")
     dataset.add_argument("--seed", type=int, default=0, help="seed of trails, textures, lighting and noise")
+    dataset.add_argument("--burst-frames", type=int, default=5,
+                         help="consecutive camera frames per capture point (e.g. 30 for a video set to measure "
+                         "flicker on)")
     dataset.add_argument("--boulders", action="store_true",
                          help="put boulders beside the walking line and one closing each trail")
     dataset.add_argument("--quiet", action="store_true", help="no progress bar")

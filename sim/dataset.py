@@ -89,6 +89,7 @@ class DatasetRequest:
     seed: int = 0
     command: str = ""
     boulders: bool = False  # put boulders on the trails (see with_boulders)
+    burst_frames: int = 5  # consecutive camera frames per capture point (longer: video for flicker evaluation)
 
 
 def with_boulders(trail: Trail, seed: int) -> Trail:
@@ -131,12 +132,11 @@ def read_index(out: Path) -> list[dict]:
     return frames
 
 
-BURST_FRAMES = 5  # consecutive frames (at the camera rate) per capture point
 PLANNING_SPEED_MPS = 0.6  # to spread capture points along the whole trail
 
 
 def drive_trail(trail: Trail, trail_seed: int, frames_wanted: int, camera_config: CameraConfig, rng,
-                on_frame) -> dict:
+                on_frame, burst_frames: int = 5) -> dict:
     """Walk one trail, calling ``on_frame(frame, meta)`` for bursts of consecutive camera frames
     spread along the whole trail (so every segment is seen, and temporal neighbours exist)."""
     robot = load_robot("a1")
@@ -150,8 +150,8 @@ def drive_trail(trail: Trail, trail_seed: int, frames_wanted: int, camera_config
                         lighting_seed=trail_seed)
         sensors = stand_up(world, controller)
         period = 1.0 / camera_config.rate_hz
-        n_bursts = int(np.ceil(frames_wanted / BURST_FRAMES))
-        spacing = max(BURST_FRAMES * period, trail.length_m / PLANNING_SPEED_MPS / n_bursts)
+        n_bursts = int(np.ceil(frames_wanted / burst_frames))
+        spacing = max(burst_frames * period, trail.length_m / PLANNING_SPEED_MPS / n_bursts)
         next_frame, burst, in_burst = world.time_s, 0, 0
         segment, skill, speed = -1, "slow", 0.5
         limit = world.time_s + 4.0 * trail.length_m / 0.5
@@ -177,11 +177,11 @@ def drive_trail(trail: Trail, trail_seed: int, frames_wanted: int, camera_config
                                  "skill": skill, "commanded_speed_mps": round(speed, 3)})
                 captured += 1
                 in_burst += 1
-                if in_burst < BURST_FRAMES:
+                if in_burst < burst_frames:
                     next_frame += period
                 else:
                     burst, in_burst = burst + 1, 0
-                    next_frame += spacing - (BURST_FRAMES - 1) * period
+                    next_frame += spacing - (burst_frames - 1) * period
             rpy = kin.rotation_to_rpy(kin.quaternion_to_rotation(truth.orientation_xyzw))
             yaw_rate = lane_keeping_yaw_rate(truth.position[1], rpy[2], speed)
             controller.set_command(VelocityCommand(speed, 0.0, yaw_rate), sensors.time_s)
@@ -206,7 +206,7 @@ def make_dataset(request: DatasetRequest, progress=None) -> dict:
     card = {
         "format": "semantic_locomotion synthetic dataset v1 (see sim/dataset.py)",
         "command": request.command, "seed": request.seed, "trail_seeds": trail_seeds,
-        "boulders": request.boulders,
+        "boulders": request.boulders, "burst_frames": request.burst_frames,
         "classes": {str(i): name for i, name in enumerate(catalogue.class_names)},
         "walkable_classes": list(catalogue.walkable), "ignore_label": IGNORE_LABEL,
         "camera": dataclasses.asdict(camera_config),
@@ -237,7 +237,7 @@ def make_dataset(request: DatasetRequest, progress=None) -> dict:
                     progress(1)
 
             summary = drive_trail(trail, trail_seed, request.frames_per_trail, camera_config,
-                                  np.random.default_rng(trail_seed), on_frame)
+                                  np.random.default_rng(trail_seed), on_frame, request.burst_frames)
             card["trails"].append(summary)
             card["frames"] = frame_index
             card["pixel_counts"] = {name: int(counts[i]) for i, name in enumerate(catalogue.class_names)}

@@ -8,6 +8,7 @@ import time
 
 import cv2
 import numpy as np
+import pytest
 
 from sim.dataset import DatasetRequest, make_dataset, read_index
 
@@ -36,9 +37,13 @@ def test_dataset_is_deterministic_for_a_seed(tmp_path):
 
 
 def test_frames_hold_consistent_data(tmp_path):
-    make_dataset(DatasetRequest(tmp_path, trails=1, frames_per_trail=4, seed=3))
+    make_dataset(DatasetRequest(tmp_path, trails=1, frames_per_trail=4, seed=3, burst_frames=2))
     records = read_index(tmp_path)
     assert len(records) == 4
+    # two bursts of two consecutive camera frames (15 Hz), spread along the trail
+    assert [r["burst"] for r in records] == [0, 0, 1, 1]
+    times = [r["time_s"] for r in records]
+    assert times[1] - times[0] == pytest.approx(1 / 15, abs=2e-3) and times[2] - times[1] > 1.0
     for record in records:
         rgb, labels, depth = load_frame(tmp_path, record)
         assert rgb.shape == (120, 160, 3) and labels.shape == (120, 160) and depth.shape == (120, 160)

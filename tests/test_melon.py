@@ -68,6 +68,21 @@ def test_modulo_loss_picks_the_replica_the_image_was_taken_from(tmp_path):
         assert float(errors[:, 0].min()) > 10 * float(errors.min(dim=1).values.max())
 
 
+def test_colour_prior_smooths_only_while_poses_are_inferred(tmp_path):
+    """Clean images: the colour grid's TV counts in the MELON and refinement stages, not in the polish."""
+    for i in range(2):
+        cv2.imwrite(str(tmp_path / f"v{i}.png"), np.full((24, 24, 3), 255 * i, np.uint8))
+    run = MelonRun(MelonConfig(tmp_path, tmp_path / "out", threads=1))
+    assert run.noise_sigma == 0.0 and run.tv_colour == 0.0 and run.tv_colour_pose_stages == 0.25
+    with torch.no_grad():
+        run.field.density.zero_()
+        run.field.colour.normal_()  # rough colour, flat density: only the colour term differs
+        density_only = run.tv_density * float(run.field.total_variation())
+        colour_tv = float(run.field.total_variation(run.field.colour))
+        assert float(run.smoothness(polish=True)) == pytest.approx(density_only)
+        assert float(run.smoothness()) == pytest.approx(density_only + 0.25 * colour_tv)
+
+
 def render_image_np(field, lat, lon, cfg):
     from robot_perception.melon.field import render_image
 

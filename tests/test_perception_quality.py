@@ -26,6 +26,10 @@ def test_shipped_model_meets_the_accuracy_targets(unseen):
     per_sequence = np.array(list(report["flicker_per_sequence"].values()))
     assert len(per_sequence) >= 3  # each trail's frames come in bursts; each burst is a sequence
     assert per_sequence[:, 0].sum() / per_sequence[:, 1].sum() == pytest.approx(report["flicker"])
+    # ... and so do the counts by position in the burst (5 frames: transitions 1 to 4)
+    by_transition = report["flicker_by_transition"]
+    assert sorted(by_transition) == ["1", "2", "3", "4"]
+    assert np.array(list(by_transition.values())).sum(0).tolist() == per_sequence.sum(0).tolist()
 
 
 def test_paired_bootstrap_of_the_flicker_ratio():

@@ -1,0 +1,56 @@
+"""The acceptance checks `bench/trail_policies.py` prints for issue 6, on hand-made reports."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from trail_policies import acceptance, merge_runs
+
+PREFERENCES = {"asphalt": 1.4, "deep_grass": 0.5}
+
+
+def report(policy: str, seed: int, asphalt: float, deep_grass: float = 0.45, completed: bool = True,
+           avg: float = 0.9, trail: str = "demo") -> dict:
+    def row(speed):
+        return {"mean_speed_mps": speed, "mean_command_mps": speed, "distance_m": 10.0}
+
+    return {"trail": trail, "policy": policy, "seed": seed, "completed": completed, "falls": 0 if completed else 1,
+            "avg_speed_mps": avg, "per_terrain": {"asphalt": row(asphalt), "deep_grass": row(deep_grass)}}
+
+
+def verdicts(reports) -> dict[str, bool]:
+    return {name: ok for name, ok, _ in acceptance(reports, PREFERENCES)}
+
+
+def test_all_lines_pass_when_learned_follows_the_preferences():
+    reports = [report("learned", 0, 1.3), report("oracle", 0, 1.32), report("fixed-slow", 0, 0.5, avg=0.5),
+               report("fixed-fast", 0, 1.4, completed=False)]
+    result = verdicts(reports)
+    assert all(result.values()), result
+
+
+def test_a_terrain_too_slow_fails_the_preference_line_and_names_it():
+    reports = [report("learned", 0, 1.3), report("learned", 1, 1.15), report("oracle", 0, 1.16),
+               report("fixed-slow", 0, 0.5, avg=0.5), report("fixed-fast", 0, 1.4, completed=False)]
+    checks = {name: (ok, detail) for name, ok, detail in acceptance(reports, PREFERENCES)}
+    ok, detail = checks["learned per-terrain mean achieved speed within 0.2 m/s of the demonstrator's preference"]
+    assert not ok and "demo seed 1 asphalt: 1.15 vs 1.4" in detail
+    # the trail check says the demonstrator itself could not reach the preference there
+    assert not checks["(trail check) oracle per-terrain mean achieved speed within 0.2 m/s of the preference"][0]
+
+
+def test_speed_ratio_and_fixed_fast_lines():
+    reports = [report("learned", 0, 1.3, avg=0.6), report("fixed-slow", 0, 0.5, avg=0.5),
+               report("fixed-fast", 0, 1.4, completed=True)]
+    result = verdicts(reports)
+    assert not result["demo: learned average speed >= 1.4 x fixed-slow's"]
+    assert not result["fixed-fast fails (falls or does not complete) at least once"]
+
+
+def test_merge_replaces_runs_of_the_same_trail_policy_and_seed():
+    old = {"command": "a", "reports": [report("learned", 0, 1.0), report("oracle", 0, 1.3)]}
+    new = {"command": "b", "reports": [report("learned", 0, 1.35)]}
+    merged = merge_runs(old, new)
+    assert merged["command"] == "a; b"
+    learned = [r for r in merged["reports"] if r["policy"] == "learned"]
+    assert len(learned) == 1 and learned[0]["per_terrain"]["asphalt"]["mean_speed_mps"] == 1.35
