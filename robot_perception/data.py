@@ -3,7 +3,9 @@ perturbations.
 
 For every training frame the 4th input channel is one of:
   - an empty mask (the first frame, or something new in view),
-  - the ground truth of the previous frame of the same trail (a real 1/15 s motion prior),
+  - the ground truth of the previous frame of the same trail (a real 1/15 s motion prior), or, for
+    a share ``own_prediction`` of those draws when the trainer supplies a predictor, the model's own
+    labels of that previous frame: the prior it will get at run time, with its own errors in it,
   - the frame's own ground truth moved by an affine transform: mostly minor (learn to follow the
     prior), sometimes major (learn to distrust a bad prior), with some labels swapped at random,
 and, independently, the image (with its targets) may be smoothly warped against an unchanged
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -114,10 +117,13 @@ class PriorMix:
     major_affine: float = 0.1  # of the affine share
     label_swaps: float = 0.2
     image_warp: float = 0.3
+    own_prediction: float = 0.0  # of the previous-frame share: the model's own labels of that frame
 
 
-def training_sample(frames: FrameSet, i: int, rng: np.random.Generator, mix: PriorMix = PriorMix()):
-    """(rgb uint8 HxWx3, prior labels or None, labels, depth) for frame ``i`` with augmentations."""
+def training_sample(frames: FrameSet, i: int, rng: np.random.Generator, mix: PriorMix = PriorMix(),
+                    predict: Callable[[int], np.ndarray] | None = None):
+    """(rgb uint8 HxWx3, prior labels or None, labels, depth) for frame ``i`` with augmentations.
+    ``predict(j)``: the model's current labels (HxW uint8) for frame ``j``, for ``mix.own_prediction``."""
     rgb, labels, depth = frames.rgb[i], frames.labels[i], frames.depth[i]
     num_classes = len(frames.class_names)
     draw = rng.random()
@@ -125,7 +131,10 @@ def training_sample(frames: FrameSet, i: int, rng: np.random.Generator, mix: Pri
     if draw < mix.empty:
         prior = None
     elif draw < mix.empty + mix.previous_frame and prev is not None:
-        prior = frames.labels[prev].copy()
+        if predict is not None and rng.random() < mix.own_prediction:
+            prior = predict(prev)
+        else:
+            prior = frames.labels[prev].copy()
     else:
         prior = affine_jitter(labels, rng, major=rng.random() < mix.major_affine)
     if prior is not None and rng.random() < mix.label_swaps:

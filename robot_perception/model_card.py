@@ -17,6 +17,8 @@ def write_model_card(checkpoint: str | Path, evaluation: dict, path: str | Path,
     params = sum(p.numel() for p in model.parameters())
     size_mb = Path(checkpoint).stat().st_size / 1e6
     h, w = header["input_hw"]
+    own = header.get("own_prior_share") or 0.0
+    own_text = f"; {own:.0%} of those replaced by the model's own labels of that frame, as at run time" if own else ""
     iou_rows = "\n".join(f"| {name} | {'-' if v is None else f'{v:.3f}'} |" for name, v in evaluation["iou"].items())
     lines = [
         f"# Model card: `{Path(checkpoint).name}`",
@@ -44,7 +46,7 @@ def write_model_card(checkpoint: str | Path, evaluation: dict, path: str | Path,
         f"- {header.get('trained_steps')} steps of batch {header.get('batch_size')} in "
         f"{header.get('train_minutes')} min on a 2-core CPU.",
         f"- Previous-mask perturbations: empty ({mix.empty:.0%}), the previous frame's ground truth "
-        f"({mix.previous_frame:.0%}), the frame's own",
+        f"({mix.previous_frame:.0%}{own_text}), the frame's own",
         f"  ground truth under an affine transform (the rest; {mix.major_affine:.0%} of those major), random blobs "
         f"relabelled ({mix.label_swaps:.0%}),",
         f"  and a smooth image warp against an unchanged prior ({mix.image_warp:.0%}).",

@@ -21,7 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from robot_perception.checkpoint import load_checkpoint, save_checkpoint
-from robot_perception.data import FrameSet, concatenate_frames, load_frames, training_sample, valid_depth
+from robot_perception.data import (FrameSet, PriorMix, concatenate_frames, load_frames, training_sample,
+                                   valid_depth)
 from robot_perception.model import MAX_DEPTH_M, MIN_DEPTH_M, TerrainNet, previous_mask_channel
 from sim.camera import IGNORE_LABEL
 
@@ -42,6 +43,9 @@ class TrainConfig:
     save_every: int = 200
     command: str = ""
     init: Path | None = None  # start from this checkpoint's weights (fine-tuning) instead of noise
+    # share of the previous-frame priors taken from the model's own labels of that frame (as at run
+    # time) instead of its ground truth; 0 = the seed's perturbations only
+    own_prior_share: float = 0.0
 
 
 def to_batch(samples, num_classes: int, use_prior: bool):
@@ -56,6 +60,22 @@ def to_batch(samples, num_classes: int, use_prior: bool):
                                         rgb.shape[2:]) for s in samples]
         rgb = torch.cat([rgb, torch.cat(priors, dim=0)], dim=1)
     return rgb, labels, log_depth, valid
+
+
+def own_labels(model: TerrainNet, frames: FrameSet, j: int, use_prior: bool) -> np.ndarray:
+    """The model's current labels of frame ``j`` (HxW uint8), given the ground truth of the frame before
+    it as its prior (or none): what the model would pass on as the next frame's prior at run time."""
+    rgb = torch.from_numpy(frames.rgb[j]).permute(2, 0, 1).float().unsqueeze(0) / 255.0
+    if use_prior:
+        before = frames.previous_index(j)
+        prior = None if before is None else torch.from_numpy(frames.labels[before]).long()
+        rgb = torch.cat([rgb, previous_mask_channel(prior, len(frames.class_names), rgb.shape[2:])], dim=1)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        labels = model(rgb)["logits"].argmax(1)[0].numpy().astype(np.uint8)
+    model.train(was_training)
+    return labels
 
 
 def losses(out, labels, log_depth, valid, depth_weight: float):
@@ -97,6 +117,10 @@ def train(config: TrainConfig, frames: FrameSet | None = None, progress: bool = 
         rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
     budget_s = config.minutes * 60.0
+    if not 0.0 <= config.own_prior_share <= 1.0:
+        raise ValueError(f"--own-prior-share: must be in [0, 1], got {config.own_prior_share}")
+    mix = PriorMix(own_prediction=config.own_prior_share)
+    predict = (lambda j: own_labels(model, frames, j, config.use_previous_mask)) if config.own_prior_share else None
     start = time.perf_counter()
     model.train()
     bar = tqdm(total=config.max_steps, initial=step, desc="train perception", unit="step", disable=not progress)
@@ -119,7 +143,7 @@ def train(config: TrainConfig, frames: FrameSet | None = None, progress: bool = 
             for group in optimizer.param_groups:
                 group["lr"] = lr
             idx = rng.integers(0, len(frames), config.batch_size)
-            samples = [training_sample(frames, int(i), rng) for i in idx]
+            samples = [training_sample(frames, int(i), rng, mix, predict) for i in idx]
             rgb, labels, log_depth, valid = to_batch(samples, num_classes, config.use_previous_mask)
             output = model(rgb)
             total, seg, dep = losses(output, labels, log_depth, valid, config.depth_weight)
@@ -146,7 +170,7 @@ def train(config: TrainConfig, frames: FrameSet | None = None, progress: bool = 
     digest = save_checkpoint(out, model, frames.class_names, frames.rgb.shape[1:3], extra={
         "trained_steps": step, "train_minutes": round(elapsed / 60, 1), "batch_size": config.batch_size,
         "train_data": str(config.data), "train_data_seed": frames.card.get("seed"),
-        "init": str(config.init) if config.init else None,
+        "init": str(config.init) if config.init else None, "own_prior_share": config.own_prior_share,
         "train_trail_seeds": frames.card.get("trail_seeds"), "train_frames": len(frames),
         "command": config.command,
     })

@@ -87,7 +87,7 @@ def _train_perception(args: argparse.Namespace) -> int:
     config = TrainConfig(data if len(data) > 1 else data[0], Path(args.out), not args.no_previous_mask, args.minutes,
                          args.max_steps, args.batch_size, learning_rate=args.learning_rate, threads=args.threads,
                          seed=args.seed, command="semloco " + " ".join(sys.argv[1:]),
-                         init=Path(args.init) if args.init else None)
+                         init=Path(args.init) if args.init else None, own_prior_share=args.own_prior_share)
     try:
         report = train(config, progress=not args.quiet)
     except (FileNotFoundError, ValueError) as exc:
@@ -362,6 +362,9 @@ def build_parser() -> argparse.ArgumentParser:
     perception.add_argument("--batch-size", type=int, default=16)
     perception.add_argument("--threads", type=int, default=2)
     perception.add_argument("--seed", type=int, default=0)
+    perception.add_argument("--own-prior-share", type=float, default=0.0,
+                            help="share of the previous-frame priors taken from the model's own labels of that frame "
+                            "(as at run time) instead of its ground truth")
     perception.add_argument("--no-previous-mask", action="store_true",
                             help="ablation: RGB only, without the previous-mask channel")
     perception.add_argument("--quiet", action="store_true")

@@ -61,3 +61,37 @@ def test_fine_tune_from_a_checkpoint(datasets, tmp_path):
     with pytest.raises(ValueError, match="use_previous_mask"):
         train(TrainConfig(boulders, tmp_path / "x.pt", max_steps=1, batch_size=2, threads=1, init=base,
                           use_previous_mask=False), progress=False)
+
+
+def test_own_prediction_prior(datasets, tmp_path):
+    """With own_prediction = 1 every previous-frame prior is the model's own labels of that frame (what
+    it will get at run time), computed without disturbing training mode; training runs with a share."""
+    import numpy as np
+
+    from robot_perception.data import PriorMix, training_sample
+    from robot_perception.model import TerrainNet
+    from robot_perception.train import own_labels
+
+    plain, _ = datasets
+    frames = load_frames(plain)
+    model = TerrainNet(len(frames.class_names), True)
+    model.train()
+    labels = own_labels(model, frames, 0, use_prior=True)
+    assert labels.shape == frames.labels[0].shape and labels.dtype == np.uint8 and model.training
+    assert labels.max() < len(frames.class_names)
+    asked = []
+
+    def predict(j):
+        asked.append(j)
+        return np.full(frames.labels[j].shape, 7, np.uint8)
+
+    mix = PriorMix(empty=0.0, previous_frame=1.0, label_swaps=0.0, image_warp=0.0, own_prediction=1.0)
+    i = next(k for k in range(len(frames)) if frames.previous_index(k) is not None)
+    _rgb, prior, _labels, _depth = training_sample(frames, i, np.random.default_rng(0), mix, predict)
+    assert asked == [i - 1] and np.all(prior == 7)
+    with pytest.raises(ValueError, match="own-prior-share"):
+        train(TrainConfig(plain, tmp_path / "bad.pt", max_steps=1, batch_size=2, threads=1, own_prior_share=1.5),
+              progress=False)
+    report = train(TrainConfig(plain, tmp_path / "own.pt", max_steps=2, batch_size=2, threads=1, minutes=10,
+                               own_prior_share=0.5), progress=False)
+    assert report["steps"] == 2 and load_checkpoint(tmp_path / "own.pt")[1]["own_prior_share"] == 0.5
