@@ -158,7 +158,7 @@ def train(config: TrainConfig, frames: FrameSet | None = None, progress: bool = 
                 history.append(record)
                 log.write(json.dumps(record) + "\n")
                 log.flush()
-                bar.set_postfix(seg=f"{float(seg):.3f}", depth=f"{float(dep):.3f}")
+                bar.set_postfix(seg=f"{record['seg_loss']:.3f}", depth=f"{record['depth_loss']:.3f}")
             if step % config.save_every == 0:
                 save_resume()
     finally:

@@ -93,7 +93,7 @@ class MelonConfig:
     # field and pose learning rates decay exponentially over the refinement to this fraction, so that
     # the grid and the poses settle at the end instead of moving at a constant Adam step size
     refine_lr_decay: float = 0.1
-    search_every: int = 150
+    search_every: int = 150  # 0: no candidate search (an ablation: the modulo loss alone resolves symmetries)
     # polish after the refinement: the poses are final; the field alone trains ``polish_steps`` more at a
     # finer grid (trilinearly upsampled), with more samples per ray and the refinement's final learning rate
     polish_steps: int = 0
@@ -379,7 +379,7 @@ class MelonRun:
         if self.pose_lat is None:
             self._start_refinement()
         polish = self.step >= cfg.steps + cfg.refine_steps
-        if not polish and (self.step - cfg.steps) % cfg.search_every == 0:
+        if not polish and cfg.search_every > 0 and (self.step - cfg.steps) % cfg.search_every == 0:
             self.search_poses()
         resolution = cfg.polish_resolution if polish else self.resolution_at(self.step)
         if resolution != self.field.density.shape[-1]:
