@@ -44,6 +44,8 @@ RUNS = {
     "more_objects": [("bunny", 2, 0.0, 0), ("xarm", 2, 0.0, 0), ("mug", 2, 0.0, 0)],
     "modulo_a1": [("a1", 1, 0.0, 0), ("a1", 2, 0.0, 0)],
     "modulo_racecar": [("racecar", 1, 0.0, 0)],  # N = 2 on racecar: the objects and seeds groups
+    "modulo_racecar_seeds": [("racecar", 1, 0.0, 1), ("racecar", 2, 0.0, 1), ("racecar", 1, 0.0, 2),
+                             ("racecar", 2, 0.0, 2)],
     "modulo_nosearch": [("racecar", 1, 0.0, 0, "nosearch"), ("racecar", 2, 0.0, 0, "nosearch")],
     "noise_coarse": [("duck", 2, 0.5, 0, "coarse")],
 }
