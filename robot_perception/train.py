@@ -119,6 +119,8 @@ def train(config: TrainConfig, frames: FrameSet | None = None, progress: bool = 
     budget_s = config.minutes * 60.0
     if not 0.0 <= config.own_prior_share <= 1.0:
         raise ValueError(f"--own-prior-share: must be in [0, 1], got {config.own_prior_share}")
+    if config.own_prior_share and not config.use_previous_mask:
+        raise ValueError("--own-prior-share: needs the previous-mask channel (not with --no-previous-mask)")
     mix = PriorMix(own_prediction=config.own_prior_share)
     predict = (lambda j: own_labels(model, frames, j, config.use_previous_mask)) if config.own_prior_share else None
     start = time.perf_counter()

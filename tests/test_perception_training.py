@@ -92,6 +92,9 @@ def test_own_prediction_prior(datasets, tmp_path):
     with pytest.raises(ValueError, match="own-prior-share"):
         train(TrainConfig(plain, tmp_path / "bad.pt", max_steps=1, batch_size=2, threads=1, own_prior_share=1.5),
               progress=False)
+    with pytest.raises(ValueError, match="own-prior-share: needs the previous-mask channel"):
+        train(TrainConfig(plain, tmp_path / "bad2.pt", max_steps=1, batch_size=2, threads=1, own_prior_share=0.5,
+                          use_previous_mask=False), progress=False)
     report = train(TrainConfig(plain, tmp_path / "own.pt", max_steps=2, batch_size=2, threads=1, minutes=10,
                                own_prior_share=0.5), progress=False)
     assert report["steps"] == 2 and load_checkpoint(tmp_path / "own.pt")[1]["own_prior_share"] == 0.5
