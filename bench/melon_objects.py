@@ -23,7 +23,7 @@ import numpy as np
 
 from robot_perception.melon.data import make_turntable_set, self_similarity
 from robot_perception.melon.evaluate import evaluate_run, polar_plot
-from robot_perception.melon.train import MelonConfig, MelonRun
+from robot_perception.melon.train import MelonConfig, MelonRun, noise_colour_tv
 
 # group: (object, N, noise sigma, seed[, variant]); a variant is a named set of MelonConfig overrides
 VARIANTS = {
@@ -146,7 +146,7 @@ def pose_stage_colour_tv(row: dict) -> float:
     if "colour_tv_pose_stages" in row:
         return row["colour_tv_pose_stages"]
     sigma = row.get("estimated_noise_sigma")
-    return round(0.01 * ((row["noise_sigma"] if sigma is None else sigma) / 0.1) ** 2, 4)
+    return round(noise_colour_tv(row["noise_sigma"] if sigma is None else sigma), 4)
 
 
 CURRENT_METHOD = "current method (colour prior while poses are inferred)"

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from robot_perception.checkpoint import load_checkpoint
-from robot_perception.model import MAX_DEPTH_M, MIN_DEPTH_M, embedding_vector, previous_mask_channel
+from robot_perception.model import MAX_DEPTH_M, MIN_DEPTH_M, embedding_vector, network_input
 
 
 class ImageError(ValueError):
@@ -86,11 +86,8 @@ class TerrainPerception:
         self.previous_labels: np.ndarray | None = None
 
     def network_input(self, image: np.ndarray) -> np.ndarray:
-        rgb = torch.from_numpy(image).permute(2, 0, 1).float().unsqueeze(0) / 255.0
-        if self.uses_prior:
-            prev = None if self.previous_labels is None else torch.from_numpy(self.previous_labels).long()
-            rgb = torch.cat([rgb, previous_mask_channel(prev, self.num_classes, (self.height, self.width))], dim=1)
-        return rgb.numpy()
+        priors = [self.previous_labels] if self.uses_prior else None
+        return network_input(image[None], priors, self.num_classes).numpy()
 
     def run_network(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         if self.backend == "onnx":

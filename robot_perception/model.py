@@ -17,7 +17,9 @@ averaged over the trail just ahead (image rows from 3/8 of the height down); see
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -143,3 +145,14 @@ def previous_mask_channel(labels: torch.Tensor | None, num_classes: int, shape: 
     codes = prior_codes(num_classes)
     value = codes[labels.clamp(max=num_classes - 1)]
     return torch.where(valid, value, torch.zeros_like(value)).unsqueeze(1)
+
+
+def network_input(images: np.ndarray, priors: Sequence[np.ndarray | None] | None, num_classes: int) -> torch.Tensor:
+    """(B, 3 or 4, H, W) float input from (B, H, W, 3) uint8 images; ``priors`` (one previous label map
+    or None per image) adds the previous-mask channel, None leaves it out (a model without it)."""
+    rgb = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float() / 255.0
+    if priors is None:
+        return rgb
+    channels = [previous_mask_channel(None if p is None else torch.from_numpy(p).long(), num_classes, rgb.shape[2:])
+                for p in priors]
+    return torch.cat([rgb, torch.cat(channels, dim=0)], dim=1)

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from robot_perception.checkpoint import load_checkpoint, save_checkpoint
 from robot_perception.data import (FrameSet, PriorMix, concatenate_frames, load_frames, training_sample,
                                    valid_depth)
-from robot_perception.model import MAX_DEPTH_M, MIN_DEPTH_M, TerrainNet, previous_mask_channel
+from robot_perception.model import MAX_DEPTH_M, MIN_DEPTH_M, TerrainNet, network_input
 from sim.camera import IGNORE_LABEL
 
 
@@ -49,27 +49,22 @@ class TrainConfig:
 
 
 def to_batch(samples, num_classes: int, use_prior: bool):
-    rgb = torch.from_numpy(np.stack([s[0] for s in samples])).permute(0, 3, 1, 2).float() / 255.0
+    rgb = network_input(np.stack([s[0] for s in samples]), [s[1] for s in samples] if use_prior else None,
+                        num_classes)
     labels = torch.from_numpy(np.stack([s[2] for s in samples])).long()
     depth = np.stack([s[3] for s in samples])
     valid = torch.from_numpy(np.stack([valid_depth(s[3], s[2]) for s in samples]))
     log_depth = torch.from_numpy(np.log(np.clip(np.where(np.isfinite(depth), depth, MAX_DEPTH_M),
                                                 MIN_DEPTH_M, MAX_DEPTH_M))).float()
-    if use_prior:
-        priors = [previous_mask_channel(None if s[1] is None else torch.from_numpy(s[1]).long(), num_classes,
-                                        rgb.shape[2:]) for s in samples]
-        rgb = torch.cat([rgb, torch.cat(priors, dim=0)], dim=1)
     return rgb, labels, log_depth, valid
 
 
 def own_labels(model: TerrainNet, frames: FrameSet, j: int, use_prior: bool) -> np.ndarray:
     """The model's current labels of frame ``j`` (HxW uint8), given the ground truth of the frame before
     it as its prior (or none): what the model would pass on as the next frame's prior at run time."""
-    rgb = torch.from_numpy(frames.rgb[j]).permute(2, 0, 1).float().unsqueeze(0) / 255.0
-    if use_prior:
-        before = frames.previous_index(j)
-        prior = None if before is None else torch.from_numpy(frames.labels[before]).long()
-        rgb = torch.cat([rgb, previous_mask_channel(prior, len(frames.class_names), rgb.shape[2:])], dim=1)
+    before = frames.previous_index(j)
+    priors = [None if before is None else frames.labels[before]] if use_prior else None
+    rgb = network_input(frames.rgb[j][None], priors, len(frames.class_names))
     was_training = model.training
     model.eval()
     with torch.no_grad():
@@ -90,6 +85,10 @@ def losses(out, labels, log_depth, valid, depth_weight: float):
 def train(config: TrainConfig, frames: FrameSet | None = None, progress: bool = True) -> dict:
     from tqdm import tqdm
 
+    if not 0.0 <= config.own_prior_share <= 1.0:
+        raise ValueError(f"--own-prior-share: must be in [0, 1], got {config.own_prior_share}")
+    if config.own_prior_share and not config.use_previous_mask:
+        raise ValueError("--own-prior-share: needs the previous-mask channel (not with --no-previous-mask)")
     torch.set_num_threads(config.threads)
     if frames is None:
         folders = config.data if isinstance(config.data, tuple) else (config.data,)
@@ -117,10 +116,6 @@ def train(config: TrainConfig, frames: FrameSet | None = None, progress: bool = 
         rng.bit_generator.state = state["rng"]
         torch.set_rng_state(state["torch_rng"])
     budget_s = config.minutes * 60.0
-    if not 0.0 <= config.own_prior_share <= 1.0:
-        raise ValueError(f"--own-prior-share: must be in [0, 1], got {config.own_prior_share}")
-    if config.own_prior_share and not config.use_previous_mask:
-        raise ValueError("--own-prior-share: needs the previous-mask channel (not with --no-previous-mask)")
     mix = PriorMix(own_prediction=config.own_prior_share)
     predict = (lambda j: own_labels(model, frames, j, config.use_previous_mask)) if config.own_prior_share else None
     start = time.perf_counter()

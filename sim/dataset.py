@@ -136,7 +136,7 @@ PLANNING_SPEED_MPS = 0.6  # to spread capture points along the whole trail
 
 
 def drive_trail(trail: Trail, trail_seed: int, frames_wanted: int, camera_config: CameraConfig, rng,
-                on_frame, burst_frames: int = 5) -> dict:
+                on_frame, burst_frames: int) -> dict:
     """Walk one trail, calling ``on_frame(frame, meta)`` for bursts of consecutive camera frames
     spread along the whole trail (so every segment is seen, and temporal neighbours exist)."""
     robot = load_robot("a1")

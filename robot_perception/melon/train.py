@@ -121,6 +121,13 @@ class MelonConfig:
             raise ValueError(f"--steps: must be positive, got {self.steps}")
 
 
+def noise_colour_tv(sigma: float, tv_weight: float = MelonConfig.tv_weight,
+                    tv_noise_ref: float = MelonConfig.tv_noise_ref) -> float:
+    """The colour-grid TV weight for images with pixel noise ``sigma``: tv_weight * (sigma / tv_noise_ref)^2,
+    the factor by which the noise lowers the photometric likelihood's weight (0 for clean images)."""
+    return tv_weight * (sigma / tv_noise_ref) ** 2
+
+
 def load_image_folder(folder: str | Path) -> tuple[list[str], np.ndarray]:
     folder = Path(folder)
     if not folder.is_dir():
@@ -170,9 +177,8 @@ class MelonRun:
         self.images = torch.from_numpy(images)  # (M, S, S, 3)
         self.size = images.shape[1]
         self.noise_sigma = estimate_noise(images)
-        noise_ratio = (self.noise_sigma / config.tv_noise_ref) ** 2
         self.tv_density = config.tv_weight
-        self.tv_colour = config.tv_weight * noise_ratio  # polish stage
+        self.tv_colour = noise_colour_tv(self.noise_sigma, config.tv_weight, config.tv_noise_ref)  # polish stage
         self.tv_colour_pose_stages = max(self.tv_colour, config.colour_tv_pose_stages)
         small = downscale(self.encoder_input(images).clamp(0, 1))
         # standardise per pixel over the image set: the encoder sees how a view differs from the
