@@ -13,7 +13,6 @@ the summary). SIGINT/SIGTERM close it cleanly.
 from __future__ import annotations
 
 import importlib
-import signal
 import sys
 import time
 
@@ -54,10 +53,6 @@ def parse_topics(entries: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 class RecorderNode(Node):
     def __init__(self):
         super().__init__("demo_recorder")
@@ -74,7 +69,6 @@ class RecorderNode(Node):
                    if type_name in SENSOR_TYPES else QoSProfile(depth=100))
             self.create_subscription(cls, name, self._writer(name, type_name), qos, raw=True)
         self.create_timer(float(self.get_parameter("flush_period_s").value), self._flush)
-        signal.signal(signal.SIGTERM, _interrupt)  # `kill` closes the bag like Ctrl-C
         self.get_logger().info(f"recording {len(topics)} topics to {output}")
 
     def _writer(self, name: str, type_name: str):

@@ -13,20 +13,23 @@ def spin_node(make_node: Callable[[], object], program: str, args: list[str] | N
     from rclpy.executors import ExternalShutdownException
     from rclpy.signals import SignalHandlerOptions
 
-    # Python's own SIGINT handling (KeyboardInterrupt out of spin): rclpy's handler shuts the
-    # context down under the executor, which then fails at a random point instead of stopping
+    # not rclpy's signal handler: it shuts the context down under the executor, which then fails at
+    # a random point instead of stopping
     rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    # a node started in the background by a non-interactive shell inherits SIGINT as ignored;
-    # Ctrl-C / SIGINT (and SIGTERM) must stop it all the same
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    # Ctrl-C / SIGINT and SIGTERM only ask the loop to stop (a node started in the background by a
+    # non-interactive shell inherits SIGINT as ignored, so the handler is set explicitly). Raising
+    # KeyboardInterrupt from the handler instead can land inside rclpy's C++ message take, where
+    # pybind11 turns it into a RuntimeError and the node dies with a traceback and exit code 1.
+    stop_signals: list[int] = []
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda received, _frame: stop_signals.append(received))
     node = None
     try:
         node = make_node()
-        while rclpy.ok():
-            rclpy.spin_once(node, timeout_sec=0.1)  # wakes up to let a KeyboardInterrupt through
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass  # Ctrl-C / SIGINT / SIGTERM, or the context shut down from elsewhere
+        while rclpy.ok() and not stop_signals:
+            rclpy.spin_once(node, timeout_sec=0.1)  # wakes up at least every 0.1 s to see a stop request
+    except ExternalShutdownException:
+        pass  # the context shut down from elsewhere
     except (ValueError, FileNotFoundError) as exc:
         print(f"{program}: {exc}", file=sys.stderr)
         return 2
