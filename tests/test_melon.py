@@ -17,7 +17,9 @@ from robot_perception.melon.poses import (
     align_longitudes, angular_error_deg, camera_centres, camera_rotations, pose_from_direction, rep103_camera_pose,
     replicas, rotation_to_quaternion,
 )
-from robot_perception.melon.train import MelonConfig, MelonRun, circular_moments, estimate_noise, load_image_folder
+from robot_perception.melon.train import (
+    MelonConfig, MelonRun, candidate_longitude_offsets, circular_moments, estimate_noise, load_image_folder,
+)
 
 
 def test_pose_round_trip_and_orthonormal_frames():
@@ -42,20 +44,31 @@ def test_modulo_replicas():
     np.testing.assert_allclose(np.diff(replicas(lon, 4).numpy()), math.pi / 2, rtol=1e-6)
 
 
-def test_modulo_loss_picks_the_replica_the_image_was_taken_from(tmp_path):
-    """Images of an asymmetric field rendered from lon + pi: with N = 2 the second replica fits best,
-    with N = 4 the third; the first replica (the encoder's own pose) does not."""
+def red_ended_bar() -> GridField:
+    """A bar along x, red on its +x half and dark on its -x half: alike from front and back in shape only."""
     field = GridField(resolution=24)
     with torch.no_grad():
         field.density.fill_(-20.0)
-        field.density[..., 8:16, 8:16, 4:20] = 30.0  # a bar along x (grid_sample's last axis is x)
+        field.density[..., 8:16, 8:16, 4:20] = 30.0  # grid_sample's last axis is x
         field.colour[:] = -3.0
-        field.colour[:, 0, :, :, 12:] = 3.0  # red half on +x, dark half on -x
-    lats, lons = [0.3, 0.5], [0.2, 1.3]
+        field.colour[:, 0, :, :, 12:] = 3.0
+    return field
+
+
+def write_views_from_behind(field: GridField, lats, lons, folder) -> None:
+    """The field's views from lon + pi, as PNGs."""
     cfg = TurntableConfig(size_px=24)
     for i, (lat, lon) in enumerate(zip(lats, lons)):
         image = render_image_np(field, lat, lon + math.pi, cfg)
-        cv2.imwrite(str(tmp_path / f"v{i}.png"), cv2.cvtColor((image * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
+        cv2.imwrite(str(folder / f"v{i}.png"), cv2.cvtColor((image * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
+
+
+def test_modulo_loss_picks_the_replica_the_image_was_taken_from(tmp_path):
+    """Images of an asymmetric field rendered from lon + pi: with N = 2 the second replica fits best,
+    with N = 4 the third; the first replica (the encoder's own pose) does not."""
+    field = red_ended_bar()
+    lats, lons = [0.3, 0.5], [0.2, 1.3]
+    write_views_from_behind(field, lats, lons, tmp_path)
     for n, expected in ((2, 1), (4, 2)):
         run = MelonRun(MelonConfig(tmp_path, tmp_path / f"out{n}", modulo=n, threads=1))
         run.field = field
@@ -66,6 +79,41 @@ def test_modulo_loss_picks_the_replica_the_image_was_taken_from(tmp_path):
         assert errors.shape == (2, n)
         assert errors.argmin(dim=1).tolist() == [expected, expected]
         assert float(errors[:, 0].min()) > 10 * float(errors.min(dim=1).values.max())
+
+
+def test_search_candidates_are_the_modulo_replicas_and_their_neighbours():
+    def offsets_deg(**kw):
+        return np.degrees(candidate_longitude_offsets(MelonConfig(".", ".", **kw))).round(6).tolist()
+
+    assert offsets_deg(modulo=1) == [0, -30, 30]
+    assert offsets_deg(modulo=2) == [0, -30, 30, 180, 150, 210]
+    assert offsets_deg(modulo=2, search_local_deg=0) == [0, 180]
+    every_30 = sorted(offsets_deg(modulo=1, search_candidates="longitudes"))
+    assert every_30 == list(range(0, 360, 30))
+    assert sorted(np.remainder(offsets_deg(modulo=4), 360).round(6).tolist()) == every_30  # the two coincide
+    with pytest.raises(ValueError, match="search_candidates"):
+        MelonConfig(".", ".", search_candidates="everywhere")
+
+
+def test_refinement_search_flips_a_pose_only_to_a_candidate(tmp_path):
+    """Views of the red-ended bar from behind its refined poses: the search turns them round with N = 2
+    (a replica) and with the 12-longitude search, but not with N = 1's replica search, which only looks
+    30 deg either side."""
+    field = red_ended_bar()
+    lats, lons = [0.3, 0.5], [0.2, 1.3]
+    write_views_from_behind(field, lats, lons, tmp_path)
+    for n, candidates, moved in ((2, "replicas", True), (1, "replicas", False), (1, "longitudes", True)):
+        run = MelonRun(MelonConfig(tmp_path, tmp_path / f"out{n}{candidates}", modulo=n, threads=1,
+                                   search_candidates=candidates, lat_range_deg=(0.0, 75.0)))
+        run.field = field
+        run._set_refined_poses(torch.tensor(lats), torch.tensor(lons))
+        run.search_poses()
+        turned = np.abs(np.remainder(run.pose_lon.detach().numpy() - np.array(lons) + math.pi, 2 * math.pi)
+                        - math.pi)
+        if moved:
+            np.testing.assert_allclose(turned, math.pi, atol=1e-5)
+        else:
+            assert turned.max() < math.radians(31)
 
 
 def test_colour_prior_smooths_only_while_poses_are_inferred(tmp_path):

@@ -87,7 +87,7 @@ class MelonConfig:
     uniformity_harmonics: int = 4
     # refinement after the MELON stage: per-image poses initialised from the encoder's chosen
     # replicas, optimised with the field; every ``search_every`` steps each image may jump to a better
-    # candidate pose (longitude steps of 360/search_longitudes, latitude +-search_lat_deg)
+    # candidate pose (see search_candidates; latitude +-search_lat_deg)
     refine_steps: int = 6000
     refine_pose_lr: float = 0.01
     # field and pose learning rates decay exponentially over the refinement to this fraction, so that
@@ -99,6 +99,12 @@ class MelonConfig:
     polish_steps: int = 0
     polish_resolution: int = 64
     polish_samples_per_ray: int = 64
+    # the candidates' longitudes: "replicas" = the pose's N modulo replicas (the modulo loss of the MELON
+    # stage, kept as a periodic hard choice), each also shifted by +-search_local_deg; "longitudes" =
+    # search_longitudes evenly spaced whatever N is (an ablation: a brute-force search that resolves
+    # pseudo-symmetries without the modulo loss; with N = 4 and 30 deg the two coincide)
+    search_candidates: str = "replicas"
+    search_local_deg: float = 30.0
     search_longitudes: int = 12
     search_lat_deg: float = 10.0
     search_pixels: int = 256
@@ -119,6 +125,8 @@ class MelonConfig:
             raise ValueError(f"--fov-deg: must be in [5, 120], got {self.fov_deg}")
         if self.steps < 1:
             raise ValueError(f"--steps: must be positive, got {self.steps}")
+        if self.search_candidates not in ("replicas", "longitudes"):
+            raise ValueError(f"search_candidates: 'replicas' or 'longitudes', got {self.search_candidates!r}")
 
 
 def noise_colour_tv(sigma: float, tv_weight: float = MelonConfig.tv_weight,
@@ -159,6 +167,16 @@ def estimate_noise(images: np.ndarray) -> float:
                 - 2 * x[:, 1:-1, :-2] + 4 * x[:, 1:-1, 1:-1] - 2 * x[:, 1:-1, 2:]
                 + x[:, 2:, :-2] - 2 * x[:, 2:, 1:-1] + x[:, 2:, 2:])
     return float(1.4826 * np.median(np.abs(response)) / 6.0)
+
+
+def candidate_longitude_offsets(config: MelonConfig) -> list[float]:
+    """Longitude offsets (radians, the first 0) the refinement's pose search tries for each image: the N
+    modulo replicas, each with its +-search_local_deg neighbours; or search_longitudes evenly spaced."""
+    if config.search_candidates == "longitudes":
+        return [2 * math.pi * j / config.search_longitudes for j in range(config.search_longitudes)]
+    local = math.radians(config.search_local_deg)
+    return [2 * math.pi * r / config.modulo + j * local for r in range(config.modulo)
+            for j in ((0, -1, 1) if local > 0 else (0,))]
 
 
 def circular_moments(angles: torch.Tensor, harmonics: int) -> torch.Tensor:
@@ -364,13 +382,13 @@ class MelonRun:
             for i in range(len(self.names)):
                 lat0, lon0 = float(self.pose_lat[i]), float(self.pose_lon[i])
                 lats = [min(max(lat0 + k * d_lat, low), high) for k in (-1, 0, 1)]
-                cands = [(a, lon0 + 2 * math.pi * j / cfg.search_longitudes) for a in lats
-                         for j in range(cfg.search_longitudes)]
+                offsets = candidate_longitude_offsets(cfg)
+                cands = [(a, lon0 + d) for a in lats for d in offsets]
                 lat_c = torch.tensor([c[0] for c in cands])
                 lon_c = torch.tensor([c[1] for c in cands])
                 idx = np.full(len(cands), i)
                 errors = self.image_errors(idx, pixels, lat_c, lon_c, jitter=False)
-                current = cfg.search_longitudes  # middle latitude, longitude offset 0
+                current = len(offsets)  # middle latitude, longitude offset 0
                 best = int(errors.argmin())
                 gain = float(errors[current]) - float(errors[best])
                 if best != current and gain > cfg.search_margin * (float(errors.mean()) - float(errors[best])):
