@@ -11,6 +11,7 @@ import sys
 import threading
 
 from geometry_msgs.msg import Twist
+from rclpy.duration import Duration
 from rclpy.node import Node
 from sensor_msgs.msg import Joy
 
@@ -40,36 +41,47 @@ class JoyTeleopNode(Node):
 
 
 class KeyboardTeleopNode(Node):
+    """Keys from standard input, which must be a terminal: it is put in cbreak mode (keys arrive one by one)
+    while the node lives, and restored, with one zero twist sent, when it is destroyed however it stops
+    ('q', end of input, Ctrl-C or SIGTERM)."""
+
     def __init__(self):
+        import termios
+        import tty
+
         super().__init__("keyboard_teleop")
         self.declare_parameter("config", "")
         config = load_teleop_config(self.get_parameter("config").value or None).keyboard
+        if not sys.stdin.isatty():
+            raise ValueError("standard input is not a terminal: run the keyboard teleop in one "
+                             "(or use the joy teleop)")
         self.teleop = KeyboardTeleop(config)
         self.pub = self.create_publisher(Twist, "cmd_vel", 10)
         self.create_timer(1.0 / config.publish_rate_hz, lambda: self.pub.publish(twist_of(self.teleop.command)))
         self.quit = threading.Event()
+        self._terminal = termios.tcgetattr(sys.stdin.fileno())
+        tty.setcbreak(sys.stdin.fileno())
         threading.Thread(target=self.read_keys, daemon=True).start()
         print(KEY_HELP, file=sys.stderr)
 
     def read_keys(self) -> None:
-        import termios
-        import tty
+        while not self.quit.is_set():
+            key = sys.stdin.read(1)
+            command = self.teleop.press(key) if key else None  # '' is the end of input
+            if command is None:
+                self.quit.set()
+                break
+            print(f"\rforward {command.forward_mps:4.1f} m/s  yaw rate {command.yaw_rate_radps:+4.1f} rad/s ",
+                  end="", file=sys.stderr, flush=True)
 
-        fd = sys.stdin.fileno()
-        saved = termios.tcgetattr(fd)
-        try:
-            tty.setcbreak(fd)
-            while not self.quit.is_set():
-                command = self.teleop.press(sys.stdin.read(1))
-                if command is None:
-                    self.quit.set()
-                    break
-                self.pub.publish(twist_of(command))
-                print(f"\rforward {command.forward_mps:4.1f} m/s  yaw rate {command.yaw_rate_radps:+4.1f} rad/s ",
-                      end="", file=sys.stderr, flush=True)
-        finally:
-            termios.tcsetattr(fd, termios.TCSADRAIN, saved)
-            self.pub.publish(twist_of(VelocityCommand()))
+    def destroy_node(self) -> None:
+        import termios
+
+        self.quit.set()
+        termios.tcsetattr(sys.stdin.fileno(), termios.TCSADRAIN, self._terminal)
+        self.pub.publish(twist_of(VelocityCommand()))
+        self.pub.wait_for_all_acked(Duration(seconds=0.5))  # the zero reaches reliable subscribers first
+        super().destroy_node()
 
 
 def main(args: list[str] | None = None) -> int:
@@ -78,23 +90,7 @@ def main(args: list[str] | None = None) -> int:
     kind = argv.pop(1) if len(argv) > 1 and argv[1] in ("joy", "keyboard") else "joy"
     if kind == "joy":
         return spin_node(JoyTeleopNode, "joy_teleop", argv)
-    import rclpy
-    from rclpy.executors import ExternalShutdownException
-    from rclpy.signals import SignalHandlerOptions
-
-    rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO)
-    node = KeyboardTeleopNode()
-    try:
-        while rclpy.ok() and not node.quit.is_set():
-            rclpy.spin_once(node, timeout_sec=0.1)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.pub.publish(twist_of(VelocityCommand()))
-        node.destroy_node()
-        if rclpy.ok():
-            rclpy.shutdown()
-    return 0
+    return spin_node(KeyboardTeleopNode, "keyboard_teleop", argv, finished=lambda node: node.quit.is_set())
 
 
 def joy_main() -> int:

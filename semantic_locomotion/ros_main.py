@@ -7,8 +7,10 @@ import sys
 from collections.abc import Callable
 
 
-def spin_node(make_node: Callable[[], object], program: str, args: list[str] | None = None) -> int:
-    """Create the node with ``make_node`` and spin it until Ctrl-C; configuration errors exit 2."""
+def spin_node(make_node: Callable[[], object], program: str, args: list[str] | None = None,
+              finished: Callable[[object], bool] | None = None) -> int:
+    """Create the node with ``make_node`` and spin it until Ctrl-C, SIGTERM or ``finished(node)``;
+    configuration errors exit 2."""
     import rclpy
     from rclpy.executors import ExternalShutdownException
     from rclpy.signals import SignalHandlerOptions
@@ -26,7 +28,7 @@ def spin_node(make_node: Callable[[], object], program: str, args: list[str] | N
     node = None
     try:
         node = make_node()
-        while rclpy.ok() and not stop_signals:
+        while rclpy.ok() and not stop_signals and not (finished is not None and finished(node)):
             rclpy.spin_once(node, timeout_sec=0.1)  # wakes up at least every 0.1 s to see a stop request
     except ExternalShutdownException:
         pass  # the context shut down from elsewhere

@@ -1,6 +1,14 @@
-"""Teleop: the joystick's dead-man button and the keyboard's steps; the joy node over real DDS."""
+"""Teleop: the joystick's dead-man button and the keyboard's steps; both nodes over real DDS (the keyboard
+one on a pseudo-terminal)."""
 
+import os
+import pty
+import subprocess
+import sys
+import termios
 import time
+
+import pytest
 
 from locomotion.commands import VelocityCommand
 from locomotion.teleop import JoyConfig, JoyTeleop, KeyboardConfig, KeyboardTeleop, load_teleop_config
@@ -89,3 +97,50 @@ def test_joy_node_sends_one_zero_on_release(ros_context, tmp_path):
         executor.shutdown()
         node.destroy_node()
         assert stop_node(proc) == 0
+
+
+@pytest.mark.parametrize("stop", ["ctrl-c", "q"])
+def test_keyboard_node_drives_from_a_terminal_and_stops_cleanly(stop, ros_context, tmp_path):
+    import rclpy
+    from geometry_msgs.msg import Twist
+    from rclpy.executors import SingleThreadedExecutor
+
+    env, context = ros_context
+    master, terminal = pty.openpty()
+    before = termios.tcgetattr(terminal)
+    with open(tmp_path / "keyboard.log", "w") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "locomotion.teleop_node", "keyboard"], env=env,
+                                stdin=terminal, stdout=log, stderr=subprocess.STDOUT)
+    node = rclpy.create_node("keyboard_test", context=context)
+    received = []
+    node.create_subscription(Twist, "cmd_vel", lambda m: received.append((m.linear.x, m.angular.z)), 50)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    try:
+        assert spin_until(executor, lambda: len(received) > 0, 30.0), (tmp_path / "keyboard.log").read_text()
+        assert termios.tcgetattr(terminal)[3] != before[3]  # cbreak: keys arrive one by one
+        os.write(master, b"ww")
+        two_steps = 2 * load_teleop_config().keyboard.forward_step_mps
+        assert spin_until(executor, lambda: abs(received[-1][0] - two_steps) < 1e-9, 10.0), received[-5:]
+        if stop == "q":
+            os.write(master, b"q")
+            assert proc.wait(timeout=10) == 0, (tmp_path / "keyboard.log").read_text()
+        assert stop_node(proc) == 0, (tmp_path / "keyboard.log").read_text()
+        spin_until(executor, lambda: False, 0.5)
+        assert received[-1] == (0.0, 0.0)  # the last word is a stop
+        assert termios.tcgetattr(terminal)[3] == before[3]  # the terminal is given back as it was
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        executor.shutdown()
+        node.destroy_node()
+        os.close(master)
+        os.close(terminal)
+
+
+def test_keyboard_node_refuses_a_non_terminal_input(ros_context, tmp_path):
+    env, _ = ros_context
+    result = subprocess.run([sys.executable, "-m", "locomotion.teleop_node", "keyboard"], env=env,
+                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "not a terminal" in result.stderr

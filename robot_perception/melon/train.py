@@ -7,7 +7,9 @@ through that replica's rays into the encoder and into the field. At the end of t
 each image's pose is its encoder output moved to its best replica, rendered over the whole image
 (written to OUT/poses_melon_stage.json). A refinement stage follows: those poses become per-image
 parameters optimised with the field, and every ``search_every`` steps each image may jump to a
-clearly better candidate pose (other longitudes, neighbouring latitudes) under the current field.
+clearly better candidate pose under the current field: its N modulo replicas, each also moved by
++-30 deg in longitude and +-10 deg in latitude. With N = 1 the search is local and cannot turn a view
+round; resolving a pseudo-symmetry is left to the modulo replicas, as in MELON.
 
 Noisy images: the pixel noise sigma is estimated from the training images themselves (a robust
 Laplacian-difference estimate, 0 for clean renders). The photometric loss is a Gaussian log-likelihood
