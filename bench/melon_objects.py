@@ -66,6 +66,16 @@ def run_name(obj: str, modulo: int, sigma: float, seed: int, variant: str = "") 
     return name + (f"_{variant}" if variant else "")
 
 
+def invocation() -> str:
+    """This run's command line as run from the repository root, whatever the working directory was: the
+    script by its path in the repository, folder arguments made absolute."""
+    args = sys.argv[1:]
+    for i in range(len(args) - 1):
+        if args[i] in ("--work", "--docs", "--merge"):
+            args[i + 1] = str(Path(args[i + 1]).resolve())
+    return "python bench/melon_objects.py " + " ".join(shlex.quote(a) for a in args)
+
+
 def run_one(obj: str, modulo: int, sigma: float, seed: int, args, work: Path, docs: Path, variant: str = "") -> dict:
     name = run_name(obj, modulo, sigma, seed, variant)
     data = work / f"data_{obj}_sigma{sigma:g}_seed{seed}"
@@ -93,7 +103,7 @@ def run_one(obj: str, modulo: int, sigma: float, seed: int, args, work: Path, do
            "melon_stage_mean_pose_error_deg": report["melon_stage_mean_pose_error_deg"],
            **{k: report[k] for k in ("mean_pose_error_deg", "median_pose_error_deg", "max_pose_error_deg",
                                      "held_out_psnr_db")},
-           "command": "python " + " ".join(shlex.quote(a) for a in sys.argv)}
+           "command": invocation()}
     print(json.dumps(row), flush=True)
     return row
 
@@ -202,7 +212,7 @@ def write_docs(rows: list[dict], docs: Path, similarity: dict[str, tuple[np.ndar
         "Rows made by these invocations of this script (column *cmd*; each keeps the rows of earlier ones; an "
         "invocation stopped before all its runs finished has rows for its finished runs only):", "",
         *[f"{i + 1}. `{c}`" for i, c in enumerate(commands)], "",
-        "This page was last written by `python " + " ".join(shlex.quote(a) for a in sys.argv) + "` (with --merge: "
+        "This page was last written by `" + invocation() + "` (with --merge: "
         "rows made elsewhere by the invocation each row names; with --drop: rows removed).", "",
         "Each run: 64 unposed 64x64 training views of one object (PyBullet turntable, latitude 5-60 deg, random "
         "longitude, camera 3 m away, 40 deg field of view), 8 held-out views; one torch thread (the machine's other "
