@@ -199,8 +199,9 @@ def modulo_verdict(single: list[dict], modulo: list[dict]) -> str:
 
 
 def write_docs(rows: list[dict], docs: Path, similarity: dict[str, tuple[np.ndarray, np.ndarray]]) -> str:
-    order = {run_name(*r): i for i, r in enumerate(r for group in RUNS.values() for r in group)}
-    rows = sorted(rows, key=lambda r: order.get(r["run"], len(order)))
+    # the current method's rows first, then each earlier method's; within one, by object, noise, N and seed
+    rows = sorted(rows, key=lambda r: (method(r) != CURRENT_METHOD, method(r), r["object"], r["noise_sigma"],
+                                       r["modulo"], r["seed"]))
     t = TARGETS
     clean = [r for r in rows if r["noise_sigma"] == 0 and r["modulo"] == 2 and r["object"] not in ABLATION_ONLY]
     passing = [r for r in clean if r["mean_pose_error_deg"] <= t["pose_deg"] and r["held_out_psnr_db"] >= t["psnr_db"]
