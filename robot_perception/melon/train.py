@@ -379,12 +379,12 @@ class MelonRun:
         pixels = torch.from_numpy(self.rng.integers(0, self.size, (cfg.search_pixels, 2)))
         d_lat = math.radians(cfg.search_lat_deg)
         low, high = (math.radians(x) for x in cfg.lat_range_deg)
+        offsets = candidate_longitude_offsets(cfg)
         moved = 0
         with torch.no_grad():
             for i in range(len(self.names)):
                 lat0, lon0 = float(self.pose_lat[i]), float(self.pose_lon[i])
                 lats = [min(max(lat0 + k * d_lat, low), high) for k in (-1, 0, 1)]
-                offsets = candidate_longitude_offsets(cfg)
                 cands = [(a, lon0 + d) for a in lats for d in offsets]
                 lat_c = torch.tensor([c[0] for c in cands])
                 lon_c = torch.tensor([c[1] for c in cands])
