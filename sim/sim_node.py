@@ -12,8 +12,12 @@ controller/status; cmd_vel and gait in), plus the camera at its configured rate:
     operator/cmd_vel    geometry_msgs/Twist, the simulated operator's steering (lane keeping from
                         ground truth, as the seed's human steered), when operator_steering is true
 
-When the robot passes the trail's end or falls, the trail status says so, and with ``report_json``
-set the node writes the same report as `semloco trail` there (commanded speed = cmd_vel's).
+The trail's clock starts at the first forward command (at least START_COMMAND_MPS) once the robot
+stands: in a node graph the perception nodes may still be loading when the robot is up, and that
+wait (reported as ``waited_for_first_command_s``) is start-up time, not walking time. Until then the
+trail status says ``waiting_for_command``. When the robot passes the trail's end or falls, the trail
+status says so, and with ``report_json`` set the node writes the same report as `semloco trail`
+there (commanded speed = cmd_vel's).
 
 Frames keep the camera's frame id (config/camera.yaml). Run here without `ros2 run`:
     python -m sim.sim_node --ros-args -p trail:=demo
@@ -43,6 +47,8 @@ from sim.trail_run import trail_outcome
 from sim.trail_walk import SPAWN_X_M, lane_keeping_yaw_rate
 from sim.trail_world import TrailGround
 from semantic_locomotion.ros_main import spin_node
+
+START_COMMAND_MPS = 0.05  # the trail's clock starts at the first forward command at least this fast
 
 
 def camera_info_message(frame: CameraFrame, stamp, frame_id: str) -> CameraInfo:
@@ -89,6 +95,8 @@ class SimNode(ControllerNode):
         self.samples: list[TrailSample] = []
         self.next_sample_time = None
         self.walk_start = None
+        self.standing_since = None  # sim time the robot was up and waiting for its first command
+        self.waited_for_first_command_s = None
         self.end_reason = None
         self.report_written = False
         self.last_forward_cmd = 0.0
@@ -140,7 +148,15 @@ class SimNode(ControllerNode):
         if not self.walking or self.end_reason is not None:
             return
         if self.walk_start is None:
+            if self.standing_since is None:
+                self.standing_since = self.world.time_s
+            if forward < START_COMMAND_MPS:
+                waiting = {"distance_m": round(x, 3), "walking_time_s": 0.0, "terrain": self.trail.terrain_at(x),
+                           "completed": False, "fell": False, "end_reason": None, "waiting_for_command": True}
+                self.trail_status_pub.publish(String(data=json.dumps(waiting)))
+                return
             self.walk_start, self.next_sample_time = self.world.time_s, self.world.time_s
+            self.waited_for_first_command_s = self.world.time_s - self.standing_since
             self.energy_start = self.world.mechanical_energy_j
         t = self.world.time_s - self.walk_start
         if self.world.time_s >= self.next_sample_time:
@@ -165,7 +181,8 @@ class SimNode(ControllerNode):
                            completed=self.end_reason == "completed", fell=self.end_reason == "fell",
                            end_reason=self.end_reason or "stopped", energy_j=self.world.mechanical_energy_j -
                            self.energy_start, weight_n=self.robot.mass_kg * 9.81, sim_time_s=self.world.time_s,
-                           wall_time_s=time.monotonic() - self.wall_start_trail)
+                           wall_time_s=time.monotonic() - self.wall_start_trail,
+                           extra={"waited_for_first_command_s": self.waited_for_first_command_s})
         Path(self.report_json).write_text(json.dumps(report, indent=2) + "\n")
         write_samples(self.samples, Path(self.report_json).with_suffix(".samples.json"))
         self.report_written = True
