@@ -151,9 +151,7 @@ class SimNode(ControllerNode):
             if self.standing_since is None:
                 self.standing_since = self.world.time_s
             if forward < START_COMMAND_MPS:
-                waiting = {"distance_m": round(x, 3), "walking_time_s": 0.0, "terrain": self.trail.terrain_at(x),
-                           "completed": False, "fell": False, "end_reason": None, "waiting_for_command": True}
-                self.trail_status_pub.publish(String(data=json.dumps(waiting)))
+                self.publish_trail_status(x, walking_time_s=0.0, waiting_for_command=True)
                 return
             self.walk_start, self.next_sample_time = self.world.time_s, self.world.time_s
             self.waited_for_first_command_s = self.world.time_s - self.standing_since
@@ -165,13 +163,17 @@ class SimNode(ControllerNode):
                                             float(truth.linear_velocity[0]), self.controller.gait.swing_height,
                                             self.controller.gait.frequency))
         self.end_reason = trail_outcome(truth, self.ground, self.trail, self.controller)
-        status = {"distance_m": round(x, 3), "walking_time_s": round(t, 2), "terrain": self.trail.terrain_at(x),
-                  "completed": self.end_reason == "completed", "fell": self.end_reason == "fell",
-                  "end_reason": self.end_reason}
-        self.trail_status_pub.publish(String(data=json.dumps(status)))
+        self.publish_trail_status(x, walking_time_s=t, waiting_for_command=False)
         if self.end_reason is not None:
             self.get_logger().info(f"trail {self.trail.name}: {self.end_reason} at {x:.1f} m after {t:.1f} s")
             self.write_report()
+
+    def publish_trail_status(self, x: float, walking_time_s: float, waiting_for_command: bool) -> None:
+        status = {"distance_m": round(x, 3), "walking_time_s": round(walking_time_s, 2),
+                  "terrain": self.trail.terrain_at(x), "completed": self.end_reason == "completed",
+                  "fell": self.end_reason == "fell", "end_reason": self.end_reason,
+                  "waiting_for_command": waiting_for_command}
+        self.trail_status_pub.publish(String(data=json.dumps(status)))
 
     def write_report(self) -> None:
         """The trail report (as `semloco trail` writes it) at ``report_json``, if asked for."""
