@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 
 import numpy as np
 
@@ -22,7 +23,7 @@ class VelocityCommand:
         return np.array([self.forward_mps, self.lateral_mps, self.yaw_rate_radps])
 
     def is_finite(self) -> bool:
-        return bool(np.all(np.isfinite(self.as_array())))
+        return math.isfinite(self.forward_mps) and math.isfinite(self.lateral_mps) and math.isfinite(self.yaw_rate_radps)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,9 +59,9 @@ class CommandFilter:
         values = {}
         for field, (low, high) in bounds.items():
             value = getattr(command, field)
-            if not np.isfinite(value):
+            if not math.isfinite(value):
                 raise ValueError(f"{field}: command must be finite, got {value}")
-            clipped = float(np.clip(value, low, high))
+            clipped = min(max(float(value), low), high)
             if clipped != value and field not in self._warned:
                 log.warning("command %s=%.3f outside [%.2f, %.2f]; clipped to %.3f", field, value, low, high, clipped)
                 self._warned.add(field)
@@ -76,6 +77,8 @@ class CommandFilter:
 
     def update(self, dt: float) -> VelocityCommand:
         lim = self.limits
-        step = np.array([lim.max_linear_accel_mps2, lim.max_linear_accel_mps2, lim.max_yaw_accel_radps2]) * dt
-        self.current = self.current + np.clip(self.target - self.current, -step, step)
-        return VelocityCommand(*map(float, self.current))
+        if not np.array_equal(self.current, self.target):
+            step = np.array([lim.max_linear_accel_mps2, lim.max_linear_accel_mps2, lim.max_yaw_accel_radps2]) * dt
+            self.current = self.current + np.minimum(np.maximum(self.target - self.current, -step), step)
+        forward, lateral, yaw_rate = self.current.tolist()
+        return VelocityCommand(forward, lateral, yaw_rate)

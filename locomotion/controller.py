@@ -12,6 +12,7 @@ persistently failing MPC or non-finite sensor data; only ``reset`` leaves it).
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
@@ -72,6 +73,25 @@ class ControllerConfig:
 
 def load_controller_config(path: str | Path | None = None) -> ControllerConfig:
     return load_dataclass(ControllerConfig, path or config_dir() / "controller.yaml")
+
+
+def speed_integral_step(
+    bias: float, steady: float, command: float, measured: float, dt: float, cfg: ControllerConfig
+) -> tuple[float, float]:
+    """One tick of the integral action on the forward speed: (new bias, new steady command).
+
+    ``steady`` follows the command with a 2 s time constant; while the command is near zero or moves
+    more than ``speed_integral_reset_mps`` away from it, the bias is held at zero. Otherwise the speed
+    error beyond the deadband is integrated, clipped to a limit that tapers to zero between the
+    ``speed_integral_taper_mps`` commands."""
+    steady += (1.0 - math.exp(-dt / 2.0)) * (command - steady)
+    if abs(command) < 0.05 or abs(command - steady) > cfg.speed_integral_reset_mps:
+        return 0.0, steady
+    error = command - measured
+    error = math.copysign(max(abs(error) - cfg.speed_integral_deadband_mps, 0.0), error)
+    low, high = cfg.speed_integral_taper_mps
+    limit = cfg.speed_integral_limit_mps * min(max((high - abs(command)) / (high - low), 0.0), 1.0)
+    return min(max(bias + cfg.speed_integral_gain * error * dt, -limit), limit), steady
 
 
 @dataclasses.dataclass
@@ -169,7 +189,7 @@ class LocomotionController:
 
         stance_sched = self.gait.desired_stance()
         state = self.estimator.update(sensors, dt, stance_sched, ground_truth)
-        if np.any(np.abs(state.rpy[:2]) > self.config.safety.max_tilt_rad):
+        if max(abs(state.rpy[0]), abs(state.rpy[1])) > self.config.safety.max_tilt_rad:
             self.events.record("fall_detected", f"trunk tilt {np.degrees(state.rpy[:2]).round(1)} deg")
             self.mode = "damped_stand"
             return self._finish(self.safety.damped_stand(q, dq), q, dq, state, np.zeros(4, bool), None)
@@ -184,7 +204,7 @@ class LocomotionController:
 
     def _stand_up(self, t: float, q: np.ndarray, dq: np.ndarray) -> np.ndarray:
         cfg = self.config.stand_up
-        s = np.clip((t - self.t0) / cfg.duration_s, 0.0, 1.0)
+        s = min(max((t - self.t0) / cfg.duration_s, 0.0), 1.0)
         blend = s * s * (3 - 2 * s)
         target = self.stand_up_start_pose + (self.robot.stand_pose - self.stand_up_start_pose) * blend
         return cfg.kp * (target - q) - cfg.kd * dq
@@ -198,18 +218,11 @@ class LocomotionController:
             self.commands.target = np.zeros(3)
         command = self.commands.update(dt)
         if cfg.speed_integral_gain > 0:
-            self.steady_forward += (1.0 - np.exp(-dt / 2.0)) * (command.forward_mps - self.steady_forward)
-            changing = abs(command.forward_mps - self.steady_forward) > cfg.speed_integral_reset_mps
-            if abs(command.forward_mps) < 0.05 or changing:
-                self.speed_bias = 0.0
-            else:
-                error = command.forward_mps - float(state.linear_velocity_body[0])
-                error = float(np.sign(error) * max(abs(error) - cfg.speed_integral_deadband_mps, 0.0))
-                low, high = cfg.speed_integral_taper_mps
-                limit = cfg.speed_integral_limit_mps * float(np.clip((high - abs(command.forward_mps)) / (high - low),
-                                                                     0.0, 1.0))
-                self.speed_bias = float(np.clip(self.speed_bias + cfg.speed_integral_gain * error * dt, -limit, limit))
-            command = dataclasses.replace(command, forward_mps=command.forward_mps + self.speed_bias)
+            self.speed_bias, self.steady_forward = speed_integral_step(
+                self.speed_bias, self.steady_forward, command.forward_mps,
+                float(state.rotation[:, 0] @ state.linear_velocity), dt, cfg)
+            command = VelocityCommand(command.forward_mps + self.speed_bias, command.lateral_mps,
+                                      command.yaw_rate_radps)
         self.gait.update(dt)
         gait = self.gait
 
@@ -225,27 +238,27 @@ class LocomotionController:
         swing_mask = ~desired & ~self.early_contact
 
         # footholds for swinging legs and for legs that will swing within the horizon
-        yaw_rot = kin.rotation_z(state.yaw)
-        cmd_vel_world = yaw_rot @ np.array([command.forward_mps, command.lateral_mps, 0.0])
-        remaining_stance = np.where(desired, (1.0 - gait.stance_progress()) * gait.stance_duration, 0.0)
-        time_to_td = np.where(
-            desired, remaining_stance + gait.swing_duration, (1.0 - swing_progress) * gait.swing_duration
-        )
+        cmd_vel_world = kin.rotation_z(state.yaw) @ np.array([command.forward_mps, command.lateral_mps, 0.0])
+        stance_duration, swing_duration = gait.stance_duration, gait.swing_duration
+        remaining_stance = np.where(desired, (1.0 - gait.stance_progress()) * stance_duration, 0.0)
+        time_to_td = np.where(desired, remaining_stance + swing_duration, (1.0 - swing_progress) * swing_duration)
         footholds = self.swing.plan_footholds(
-            state, cmd_vel_world, command.yaw_rate_radps, gait.stance_duration, time_to_td,
+            state, cmd_vel_world, command.yaw_rate_radps, stance_duration, time_to_td,
             gait.base_height, ground_height=0.0,
         )
         swing_torques, _ = self.swing.update(
-            state, swing_mask, swing_progress, gait.swing_duration, gait.swing_height, lost & desired,
+            state, swing_mask, swing_progress, swing_duration, gait.swing_height, lost & desired,
             q, dq, dt,
         )
-        contacts = gait.contact_schedule(cfg.mpc.horizon_steps, cfg.mpc.dt_s)
-        contacts[0] = stance
-        changed = self.status is not None and np.any(self.status.stance != stance)
-        out = self.stance.update(
-            t, state, np.array([command.forward_mps, command.lateral_mps]), command.yaw_rate_radps,
-            gait.base_height, contacts, footholds, force_solve=bool(changed),
-        )
+        # the MPC re-plans at its rate and whenever a leg's contact state changes
+        changed = self.status is not None and bool(np.any(self.status.stance != stance))
+        plan = None
+        if changed or self.stance.solve_due(t):
+            contacts = gait.contact_schedule(cfg.mpc.horizon_steps, cfg.mpc.dt_s)
+            contacts[0] = stance
+            plan = (np.array([command.forward_mps, command.lateral_mps]), command.yaw_rate_radps,
+                    gait.base_height, contacts, footholds)
+        out = self.stance.update(t, state, stance, plan)
         if out.solution is not None and not out.solution.solved:
             self.events.record("qp_failure", f"MPC not solved ({out.solution.status}); reusing last plan")
             if t - self.stance.last_good_time > cfg.safety.qp_failure_timeout_s:

@@ -90,7 +90,14 @@ class GaitScheduler:
     def reset(self, params: GaitParameters) -> None:
         self._current = params.as_array()
         self._target = params.as_array()
-        self.global_phase = 0.0
+        self._step_per_s = self._rate_vector()
+        self._blending = False
+        self.global_phase = 0.0  # refreshes the per-leg answers
+
+    def _rate_vector(self) -> np.ndarray:
+        r = self.rates
+        return np.array([r.frequency_hz_per_s, r.duty_per_s, *([r.offset_cycles_per_s] * 4),
+                         r.swing_height_m_per_s, r.base_height_m_per_s])
 
     # --- parameters --------------------------------------------------------------------------
     @property
@@ -104,14 +111,15 @@ class GaitScheduler:
     def set_target(self, params: GaitParameters) -> None:
         """Blend towards ``params`` at the configured rates (no jumps)."""
         self._target = params.as_array()
+        self._blending = not np.array_equal(self._target, self._current)
 
     @property
     def frequency(self) -> float:
-        return float(self._current[0])
+        return self._frequency
 
     @property
     def duty_factor(self) -> float:
-        return float(self._current[1])
+        return self._duty
 
     @property
     def phase_offsets(self) -> np.ndarray:
@@ -127,40 +135,58 @@ class GaitScheduler:
 
     # --- time --------------------------------------------------------------------------------
     def update(self, dt: float) -> None:
-        r = self.rates
-        step = np.array(
-            [r.frequency_hz_per_s, r.duty_per_s, *([r.offset_cycles_per_s] * 4),
-             r.swing_height_m_per_s, r.base_height_m_per_s]
-        ) * dt
-        delta = self._target - self._current
-        delta[2:6] = _wrap_half(delta[2:6])
-        self._current = self._current + np.clip(delta, -step, step)
-        self._current[2:6] %= 1.0
-        self.global_phase = (self.global_phase + self.frequency * dt) % 1.0
+        if self._blending:
+            delta = self._target - self._current
+            delta[2:6] = _wrap_half(delta[2:6])
+            step = self._step_per_s * dt
+            self._current = self._current + np.clip(delta, -step, step)
+            self._current[2:6] %= 1.0
+            self._blending = not np.array_equal(self._target, self._current)
+        self.global_phase = (self._global_phase + float(self._current[0]) * dt) % 1.0
 
-    # --- queries -----------------------------------------------------------------------------
+    @property
+    def global_phase(self) -> float:
+        return self._global_phase
+
+    @global_phase.setter
+    def global_phase(self, phase: float) -> None:
+        self._global_phase = phase
+        self._refresh()
+
+    def _refresh(self) -> None:
+        """The per-leg answers for the current phase and parameters, computed once per tick."""
+        self._frequency, self._duty = float(self._current[0]), float(self._current[1])
+        phases = (self._global_phase + self._current[2:6] % 1.0) % 1.0
+        duty = self._duty
+        if duty >= 1.0 or self._frequency <= 0.0:
+            stance = np.ones(4, dtype=bool)
+        else:
+            stance = phases < duty
+        if duty >= 1.0:
+            swing = np.zeros(4)
+        else:
+            swing = np.where(stance, 0.0, np.minimum(np.maximum((phases - duty) / (1.0 - duty), 0.0), 1.0))
+        stance_progress = np.where(stance, np.minimum(phases / max(duty, 1e-6), 1.0), 0.0)  # phases >= 0
+        for array in (phases, stance, swing, stance_progress):
+            array.flags.writeable = False
+        self._phases, self._stance, self._swing, self._stance_progress = phases, stance, swing, stance_progress
+
+    # --- queries (read-only arrays, valid until the next update) -------------------------------
     @property
     def leg_phases(self) -> np.ndarray:
-        return (self.global_phase + self.phase_offsets) % 1.0
+        return self._phases
 
     def desired_stance(self) -> np.ndarray:
         """(4,) True where the schedule puts the leg in stance now."""
-        if self.duty_factor >= 1.0 or self.frequency <= 0.0:
-            return np.ones(4, dtype=bool)
-        return self.leg_phases < self.duty_factor
+        return self._stance
 
     def swing_progress(self) -> np.ndarray:
         """(4,) position within the swing in [0, 1]; 0 for legs in stance."""
-        duty = self.duty_factor
-        if duty >= 1.0:
-            return np.zeros(4)
-        progress = (self.leg_phases - duty) / (1.0 - duty)
-        return np.where(self.desired_stance(), 0.0, np.clip(progress, 0.0, 1.0))
+        return self._swing
 
     def stance_progress(self) -> np.ndarray:
         """(4,) position within the stance in [0, 1]; 0 for legs in swing."""
-        duty = max(self.duty_factor, 1e-6)
-        return np.where(self.desired_stance(), np.clip(self.leg_phases / duty, 0.0, 1.0), 0.0)
+        return self._stance_progress
 
     @property
     def stance_duration(self) -> float:
@@ -179,5 +205,5 @@ class GaitScheduler:
         if self.duty_factor >= 1.0 or self.frequency <= 0.0:
             return np.ones((horizon_steps, 4), dtype=bool)
         times = np.arange(horizon_steps)[:, None] * dt
-        phases = (self.leg_phases[None, :] + self.frequency * times) % 1.0
+        phases = (self._phases[None, :] + self.frequency * times) % 1.0
         return phases < self.duty_factor

@@ -8,6 +8,8 @@ serves the whole robot; they are pure and allocation-light because they run ever
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 
@@ -71,7 +73,7 @@ def inverse_kinematics(
     q0 = np.arctan2(z, y) - np.arctan2(zp, sides * l0)
     q0 = (q0 + np.pi) % (2.0 * np.pi) - np.pi
     reach_sq = x * x + zp * zp
-    cos_q2 = np.clip((reach_sq - l1 * l1 - l2 * l2) / (2.0 * l1 * l2), -1.0, 1.0)
+    cos_q2 = np.minimum(np.maximum((reach_sq - l1 * l1 - l2 * l2) / (2.0 * l1 * l2), -1.0), 1.0)
     q2 = -np.arccos(cos_q2)
     ux = -l2 * np.sin(q2)
     uz = -l1 - l2 * np.cos(q2)
@@ -80,23 +82,55 @@ def inverse_kinematics(
     return np.stack([q0, q1, q2], axis=1)
 
 
+def feet_and_jacobians(
+    q: np.ndarray, hip_offsets: np.ndarray, sides: np.ndarray, l0: float, l1: float, l2: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Foot positions in the base frame (4, 3) and Jacobians (4, 3, 3) in one pass.
+
+    The same formulas as ``foot_positions_in_base_frame`` and ``leg_jacobians``, sharing their
+    sines and cosines: the state estimator needs both every control tick."""
+    q0, q1, q2 = q[:, 0], q[:, 1], q[:, 2]
+    s1, c1 = np.sin(q1), np.cos(q1)
+    q12 = q1 + q2
+    s12, c12 = np.sin(q12), np.cos(q12)
+    xp = -l1 * s1 - l2 * s12
+    zp = -l1 * c1 - l2 * c12
+    yp = sides * l0
+    c0, s0 = np.cos(q0), np.sin(q0)
+    feet = np.empty((q.shape[0], 3))
+    feet[:, 0] = xp
+    feet[:, 1] = c0 * yp - s0 * zp
+    feet[:, 2] = s0 * yp + c0 * zp
+    jac = np.empty((q.shape[0], 3, 3))
+    jac[:, 0, 0] = 0.0
+    jac[:, 1, 0] = -s0 * yp - c0 * zp
+    jac[:, 2, 0] = c0 * yp - s0 * zp
+    jac[:, 0, 1] = zp
+    jac[:, 1, 1] = s0 * xp
+    jac[:, 2, 1] = -c0 * xp
+    jac[:, 0, 2] = -l2 * c12
+    jac[:, 1, 2] = -s0 * l2 * s12
+    jac[:, 2, 2] = c0 * l2 * s12
+    return feet + hip_offsets, jac
+
+
 def foot_velocities_in_base_frame(jacobians: np.ndarray, dq: np.ndarray) -> np.ndarray:
     """(4, 3) foot velocities relative to the trunk, in the trunk frame."""
     return np.einsum("lij,lj->li", jacobians, dq)
 
 
 def rotation_x(angle: float) -> np.ndarray:
-    c, s = np.cos(angle), np.sin(angle)
+    c, s = math.cos(angle), math.sin(angle)
     return np.array([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]])
 
 
 def rotation_z(angle: float) -> np.ndarray:
-    c, s = np.cos(angle), np.sin(angle)
+    c, s = math.cos(angle), math.sin(angle)
     return np.array([[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]])
 
 
-def quaternion_to_rotation(quat_xyzw: np.ndarray) -> np.ndarray:
-    x, y, z, w = quat_xyzw
+def quaternion_to_rotation(quat_xyzw) -> np.ndarray:
+    x, y, z, w = (float(v) for v in quat_xyzw)
     return np.array(
         [
             [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
@@ -108,9 +142,10 @@ def quaternion_to_rotation(quat_xyzw: np.ndarray) -> np.ndarray:
 
 def rotation_to_rpy(rot: np.ndarray) -> np.ndarray:
     """ZYX Euler angles (roll, pitch, yaw) of a rotation matrix."""
-    pitch = -np.arcsin(np.clip(rot[2, 0], -1.0, 1.0))
-    roll = np.arctan2(rot[2, 1], rot[2, 2])
-    yaw = np.arctan2(rot[1, 0], rot[0, 0])
+    (r00, _, _), (r10, _, _), (r20, r21, r22) = rot.tolist()
+    pitch = -math.asin(min(max(r20, -1.0), 1.0))
+    roll = math.atan2(r21, r22)
+    yaw = math.atan2(r10, r00)
     return np.array([roll, pitch, yaw])
 
 

@@ -48,6 +48,7 @@ class MpcConfig:
     osqp_eps_abs: float = 1e-4
     osqp_eps_rel: float = 1e-4
     osqp_max_iter: int = 1000
+    osqp_check_termination: int = 10  # iterations between convergence checks
 
     def __post_init__(self) -> None:
         if self.horizon_steps < 1:
@@ -145,6 +146,19 @@ def reference_trajectory(
     ref[:, 10] = vy
     ref[:, 12] = GRAVITY
     return ref
+
+
+def first_step_prediction(x0: np.ndarray, dt: float) -> np.ndarray:
+    """A_0 x0 = x0 + dt A_c(yaw_0) x0: the force-free part of the first step's dynamics.
+
+    With A_c as in ``continuous_dynamics``: d(rpy)/dt = Rz(yaw)^T w, d(p)/dt = v, d(vz)/dt = g."""
+    c, s = np.cos(x0[2]), np.sin(x0[2])
+    wx, wy, wz = x0[6], x0[7], x0[8]
+    rate = np.zeros(STATE_DIM)
+    rate[0], rate[1], rate[2] = c * wx + s * wy, -s * wx + c * wy, wz
+    rate[3:6] = x0[9:12]
+    rate[11] = x0[12]
+    return x0 + dt * rate
 
 
 # --- reference formulation -------------------------------------------------------------------
@@ -284,47 +298,48 @@ class ConvexMpc:
         self._solver.setup(
             p_mat, np.zeros(self.n_vars), a_mat, self._l, self._u,
             eps_abs=cfg.osqp_eps_abs, eps_rel=cfg.osqp_eps_rel, max_iter=cfg.osqp_max_iter,
+            check_termination=cfg.osqp_check_termination,
             warm_starting=True, polishing=False, verbose=False, adaptive_rho=True,
             adaptive_rho_interval=25,  # fixed, not timing-based, so solves are reproducible
         )
         self._last_forces = None
+        self._inv_inertia_body = np.linalg.inv(self.inertia_body)
+        self._minus_two_weights = -2.0 * weights
+        self._q = np.zeros(self.n_vars)
 
     def _fill(self, problem: MpcProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         cfg, h, dt = self.config, self.config.horizon_steps, self.config.dt_s
         values = self._values
-        yaw_lin = np.concatenate([[problem.x0[2]], problem.x_ref[:-1, 2]])  # yaw of step k
+        yaw_lin = np.empty(h)  # yaw the dynamics of step k are linearised at
+        yaw_lin[0] = problem.x0[2]
+        yaw_lin[1:] = problem.x_ref[:-1, 2]
+        c, s = np.cos(yaw_lin), np.sin(yaw_lin)
         if h > 1:
-            c, s = np.cos(yaw_lin[1:]), np.sin(yaw_lin[1:])
-            rot_t = np.zeros((h - 1, 3, 3))  # Rz^T
-            rot_t[:, 0, 0], rot_t[:, 0, 1] = c, s
-            rot_t[:, 1, 0], rot_t[:, 1, 1] = -s, c
+            rot_t = np.zeros((h - 1, 3, 3))  # -dt Rz^T of steps 1..H-1
+            rot_t[:, 0, 0], rot_t[:, 0, 1] = c[1:], s[1:]
+            rot_t[:, 1, 0], rot_t[:, 1, 1] = -s[1:], c[1:]
             rot_t[:, 2, 2] = 1.0
             values[self._slots["a_rot"]] = (-dt * rot_t).reshape(-1)
-        # B angular block: -dt * force_scale * I_w^-1 [r]x per step and foot
-        c, s = np.cos(yaw_lin), np.sin(yaw_lin)
+        # B angular block: -dt * force_scale * I_w^-1 [r]x per step and foot, I_w^-1 = Rz I^-1 Rz^T
         rz = np.zeros((h, 3, 3))
         rz[:, 0, 0], rz[:, 0, 1], rz[:, 1, 0], rz[:, 1, 1], rz[:, 2, 2] = c, -s, s, c, 1.0
-        inv_body = np.linalg.inv(self.inertia_body)
-        inv_world = rz @ inv_body @ np.transpose(rz, (0, 2, 1))  # (h, 3, 3)
+        inv_world = rz @ self._inv_inertia_body @ np.transpose(rz, (0, 2, 1))  # (h, 3, 3)
         r = problem.foot_positions  # (h, 4, 3)
         skews = np.zeros((h, 4, 3, 3))
         skews[..., 0, 1], skews[..., 0, 2] = -r[..., 2], r[..., 1]
         skews[..., 1, 0], skews[..., 1, 2] = r[..., 2], -r[..., 0]
         skews[..., 2, 0], skews[..., 2, 1] = -r[..., 1], r[..., 0]
-        blocks = np.einsum("kij,klja->kila", inv_world, skews)  # (h, 3 rows, 4 legs, 3 cols)
+        blocks = (inv_world[:, None] @ skews).transpose(0, 2, 1, 3)  # (h, 3 rows, 4 legs, 3 cols)
         values[self._slots["b_ang"]] = (-dt * self.force_scale * blocks).reshape(-1)
         ax = values[self._perm]
 
-        a0_c, _ = continuous_dynamics(problem.x0[2], problem.foot_positions[0], self.mass, self.inertia_body)
-        a0 = np.eye(STATE_DIM) + a0_c * dt
         lower, upper = self._l, self._u
-        lower[:STATE_DIM] = upper[:STATE_DIM] = a0 @ problem.x0
+        lower[:STATE_DIM] = upper[:STATE_DIM] = first_step_prediction(problem.x0, dt)
         contacts = problem.contacts.reshape(-1)
         lower[self._fz_rows] = np.where(contacts, cfg.min_normal_force_n / self.force_scale, 0.0)
         upper[self._fz_rows] = np.where(contacts, cfg.max_normal_force_n / self.force_scale, 0.0)
-        weights = np.array(cfg.state_weights)
-        q = np.zeros(self.n_vars)
-        q[: STATE_DIM * h] = (-2.0 * weights * problem.x_ref).reshape(-1)
+        q = self._q
+        q[: STATE_DIM * h] = (self._minus_two_weights * problem.x_ref).reshape(-1)
         return ax, q, lower, upper
 
     def solve(self, problem: MpcProblem) -> MpcSolution:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 
@@ -24,7 +25,13 @@ class SensorReadings:
     foot_contact: np.ndarray  # (4,) bool
 
     def all_finite(self) -> bool:
-        return bool(
+        # the sum of finite values is finite; a NaN or an infinity anywhere makes it NaN or infinite
+        total = (float(self.joint_positions.sum()) + float(self.joint_velocities.sum())
+                 + float(np.sum(self.imu_orientation_xyzw)) + float(np.sum(self.imu_angular_velocity))
+                 + float(np.sum(self.imu_linear_acceleration)))
+        if math.isfinite(total) and math.isfinite(self.time_s):
+            return True
+        return bool(  # overflow of a sum of finite values: check element by element
             np.isfinite(self.time_s)
             and np.all(np.isfinite(self.joint_positions))
             and np.all(np.isfinite(self.joint_velocities))

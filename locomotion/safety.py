@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 from collections import Counter
 
 import numpy as np
@@ -44,6 +45,8 @@ class SafetyFilter:
         self.torque_limits = robot.torque_limits
         self.lower, self.upper = robot.joint_limits
         self.stand_pose = robot.stand_pose
+        margin = config.joint_limit_margin_rad
+        self.low, self.high = self.lower + margin, self.upper - margin
 
     def damped_stand(self, q: np.ndarray, dq: np.ndarray) -> np.ndarray:
         cfg = self.config
@@ -54,20 +57,18 @@ class SafetyFilter:
     def filter(self, torques: np.ndarray, q: np.ndarray, dq: np.ndarray) -> np.ndarray:
         """Safe torques for the motors (always finite, within limits)."""
         torques = np.asarray(torques, dtype=float)
-        if not np.all(np.isfinite(torques)):
+        if not math.isfinite(float(torques.sum())) and not np.isfinite(torques).all():
             self.events.record("non_finite_torque", "controller produced a non-finite torque; damped stand")
             torques = self.damped_stand(q, dq)
-        margin = self.config.joint_limit_margin_rad
-        low, high = self.lower + margin, self.upper - margin
-        below, above = q < low, q > high
-        if np.any(below | above):
+        below, above = q < self.low, q > self.high
+        if below.any() or above.any():
             k = self.config.joint_limit_stiffness_nm_per_rad
-            limited = np.where(below, np.maximum(torques, k * (low - q)), torques)
-            limited = np.where(above, np.minimum(limited, k * (high - q)), limited)
-            if np.any(limited != torques):
+            limited = np.where(below, np.maximum(torques, k * (self.low - q)), torques)
+            limited = np.where(above, np.minimum(limited, k * (self.high - q)), limited)
+            if (limited != torques).any():
                 self.events.record("joint_limit", "torque pushing a joint into its limit; replaced by a push back")
             torques = limited
-        clipped = np.clip(torques, -self.torque_limits, self.torque_limits)
-        if np.any(clipped != torques):
+        clipped = np.minimum(np.maximum(torques, -self.torque_limits), self.torque_limits)
+        if (clipped != torques).any():
             self.events.record("torque_limit", "torque command above the motor limit; clipped")
         return np.where(np.isfinite(clipped), clipped, 0.0)

@@ -82,25 +82,24 @@ class StanceLegController:
         self,
         t: float,
         state: EstimatedState,
-        body_velocity: np.ndarray,
-        yaw_rate: float,
-        base_height: float,
-        contacts: np.ndarray,
-        footholds_world: np.ndarray,
-        force_solve: bool = False,
+        stance: np.ndarray,
+        plan=None,
     ) -> StanceOutput:
-        """Forces and torques for the legs in contacts[0]; solves the MPC when due.
+        """Forces and torques for the legs in ``stance`` from the current plan. ``plan``, given on
+        the ticks the MPC is to be re-solved (``solve_due``, or a contact change), holds
+        ``build_problem``'s arguments after ``state``: (body velocity, yaw rate, base height, contact
+        schedule, footholds).
 
         On a failed solve the previous plan is kept (``solution.solved`` is False so the caller
         can count and time out)."""
         solution = None
-        if force_solve or self.solve_due(t):
-            problem = self.build_problem(state, body_velocity, yaw_rate, base_height, contacts, footholds_world)
+        if plan is not None:
+            problem = self.build_problem(state, *plan)
             solution = self.mpc.solve(problem)
             self.last_solve_time = t
             if solution.solved:
                 self.forces = solution.forces
                 self.last_good_time = t
-        forces = np.where(contacts[0][:, None], self.forces[0], 0.0)
+        forces = np.where(stance[:, None], self.forces[0], 0.0)
         torques = forces_to_torques(forces, state.rotation, state.jacobians)
         return StanceOutput(torques, forces, solution)

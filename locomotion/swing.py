@@ -47,7 +47,7 @@ def swing_trajectory(
     start: np.ndarray, end: np.ndarray, height: float, s: np.ndarray, s_dot: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Foot positions and velocities (n, 3) at swing progress s (n,) moving at ds/dt = s_dot."""
-    s = np.clip(s, 0.0, 1.0)
+    s = np.minimum(np.maximum(s, 0.0), 1.0)
     blend, d_blend = min_jerk(s)
     bump, d_bump = swing_bump(s)
     pos = start + (end - start) * blend[:, None]
@@ -85,6 +85,19 @@ def raibert_footholds(
     return hips_at_td + offset[None, :]
 
 
+def joint_velocity_targets(jacobians: np.ndarray, foot_velocities: np.ndarray) -> np.ndarray:
+    """(4, 3) joint velocities giving ``foot_velocities`` (4, 3, hip frame): J^-1 v per leg.
+
+    Least squares with singular values below 1e-3 of the largest cut off, as near a straight knee.
+    Since s_min >= |det| / s_max^2 and s_max <= |J|_F, a Jacobian with |det| > 1e-3 |J|_F^3 has
+    nothing to cut, and least squares is the plain solve: within the A1's joint limits the knee
+    never straightens, so that is every tick, as one batched 3 x 3 solve."""
+    det = np.linalg.det(jacobians)
+    if np.all(np.abs(det) > 1e-3 * np.sum(jacobians * jacobians, axis=(1, 2)) ** 1.5):
+        return np.linalg.solve(jacobians, foot_velocities[:, :, None])[:, :, 0]
+    return np.stack([np.linalg.lstsq(j, v, rcond=1e-3)[0] for j, v in zip(jacobians, foot_velocities)])
+
+
 class SwingLegController:
     def __init__(self, robot: RobotDescription, config: SwingConfig | None = None):
         self.robot = robot
@@ -115,12 +128,15 @@ class SwingLegController:
         ground_height: float,
     ) -> np.ndarray:
         """(4, 3) world touchdown points (z: foot centre on the ground)."""
-        yaw_rot = kin.rotation_z(state.yaw)
-        # hips rotate with the commanded yaw rate until touchdown
+        # hips rotate with the commanded yaw rate until touchdown: Rz(yaw) Rz(w t) = Rz(yaw + w t)
+        angle = state.yaw + yaw_rate * np.asarray(time_to_touchdown, dtype=float)
+        c, s = np.cos(angle), np.sin(angle)
+        nominal = self.nominal_feet
         hips = np.empty((4, 3))
-        for leg in range(4):
-            turn = kin.rotation_z(yaw_rate * time_to_touchdown[leg])
-            hips[leg] = state.position + yaw_rot @ turn @ self.nominal_feet[leg]
+        hips[:, 0] = c * nominal[:, 0] - s * nominal[:, 1]
+        hips[:, 1] = s * nominal[:, 0] + c * nominal[:, 1]
+        hips[:, 2] = nominal[:, 2]
+        hips += state.position
         xy = raibert_footholds(
             hips, state.linear_velocity, command_velocity_world, yaw_rate, stance_duration,
             time_to_touchdown, base_height, self.config.velocity_feedback_gain,
@@ -145,41 +161,43 @@ class SwingLegController:
         dt: float,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Torques (12,) for legs in ``swing_mask`` (zeros elsewhere) and joint targets (12,)."""
-        feet_world = state.foot_positions_world()
         new_swing = swing_mask & ~self.in_swing
-        self.liftoff_positions[new_swing] = feet_world[new_swing]
-        self.liftoff_progress[new_swing] = np.minimum(swing_progress[new_swing], 0.9)
+        if new_swing.any():
+            feet_world = state.foot_positions_world()
+            self.liftoff_positions[new_swing] = feet_world[new_swing]
+            self.liftoff_progress[new_swing] = np.minimum(swing_progress[new_swing], 0.9)
         self.in_swing = swing_mask.copy()
 
         s0 = self.liftoff_progress
-        s = np.clip((swing_progress - s0) / (1.0 - s0), 0.0, 1.0)
+        s = np.minimum(np.maximum((swing_progress - s0) / (1.0 - s0), 0.0), 1.0)
         s_dot = 1.0 / max(swing_duration, 1e-3) / (1.0 - s0)
         targets, target_vel = swing_trajectory(self.liftoff_positions, self.footholds, swing_height, s, s_dot)
 
         # lost contact: keep reaching down at the foothold until the ground is found
-        self.lost_contact_depth = np.where(
-            lost_contact,
-            np.minimum(self.lost_contact_depth + self.config.lost_contact_speed_mps * dt,
-                       self.config.lost_contact_reach_m),
-            0.0,
-        )
         reaching = lost_contact & ~swing_mask
-        down = np.array([0.0, 0.0, 1.0]) * self.lost_contact_depth[reaching, None]
-        targets[reaching] = self.footholds[reaching] - down
-        target_vel[reaching] = 0.0
+        if lost_contact.any():
+            self.lost_contact_depth = np.where(
+                lost_contact,
+                np.minimum(self.lost_contact_depth + self.config.lost_contact_speed_mps * dt,
+                           self.config.lost_contact_reach_m),
+                0.0,
+            )
+            if reaching.any():
+                targets[reaching] = self.footholds[reaching]
+                targets[reaching, 2] -= self.lost_contact_depth[reaching]
+                target_vel[reaching] = 0.0
+        elif self.lost_contact_depth.any():
+            self.lost_contact_depth = np.zeros(4)
         active = swing_mask | reaching
 
         rot = state.rotation
         p_body = (targets - state.position) @ rot
-        v_body = (target_vel - state.linear_velocity) @ rot - np.cross(state.angular_velocity_body, p_body)
+        v_body = (target_vel - state.linear_velocity) @ rot - p_body @ kin.skew(state.angular_velocity_body).T
         p_hip = p_body - self.robot.hip_offsets
         q_des = kin.inverse_kinematics(p_hip, self.robot.leg_sides, *self.geom).reshape(-1)
-        q_des = np.clip(q_des, self.lower, self.upper)
+        q_des = np.minimum(np.maximum(q_des, self.lower), self.upper)
         jac = kin.leg_jacobians(q_des.reshape(4, 3), self.robot.leg_sides, *self.geom)
-        dq_des = np.zeros((4, 3))
-        for leg in np.nonzero(active)[0]:
-            dq_des[leg] = np.linalg.lstsq(jac[leg], v_body[leg], rcond=1e-3)[0]
-        dq_des = dq_des.reshape(-1)
+        dq_des = np.where(active[:, None], joint_velocity_targets(jac, v_body), 0.0).reshape(-1)
         torques = self.kp * (q_des - joint_positions) + self.kd * (dq_des - joint_velocities)
         mask = np.repeat(active, 3)
         return np.where(mask, torques, 0.0), q_des
