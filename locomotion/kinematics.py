@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 
 
 def _planar(q: np.ndarray, l1: float, l2: float) -> tuple[np.ndarray, np.ndarray]:
@@ -21,42 +22,95 @@ def _planar(q: np.ndarray, l1: float, l2: float) -> tuple[np.ndarray, np.ndarray
     return x, z
 
 
+@njit(cache=True)
+def leg_point_and_jacobian(q0: float, q1: float, q2: float, side: float, l0: float, l1: float, l2: float,
+                           foot: np.ndarray, jac: np.ndarray) -> None:
+    """One leg: its foot in the hip frame into ``foot`` (3,), d(foot)/d(joints) into ``jac`` (3, 3).
+
+    The foot (x', z') in the thigh plane, then the hip roll rotates the point (y', z') about x."""
+    s1, c1 = math.sin(q1), math.cos(q1)
+    s12, c12 = math.sin(q1 + q2), math.cos(q1 + q2)
+    c0, s0 = math.cos(q0), math.sin(q0)
+    xp = -l1 * s1 - l2 * s12
+    zp = -l1 * c1 - l2 * c12
+    yp = side * l0
+    foot[0] = xp
+    foot[1] = c0 * yp - s0 * zp
+    foot[2] = s0 * yp + c0 * zp
+    # column 0: hip roll rotates the (y, z) point about x
+    jac[0, 0] = 0.0
+    jac[1, 0] = -s0 * yp - c0 * zp
+    jac[2, 0] = c0 * yp - s0 * zp
+    # column 1: thigh pitch; d x'/dq1 = z', d z'/dq1 = -x'
+    jac[0, 1] = zp
+    jac[1, 1] = s0 * xp
+    jac[2, 1] = -c0 * xp
+    # column 2: calf pitch
+    jac[0, 2] = -l2 * c12
+    jac[1, 2] = -s0 * l2 * s12
+    jac[2, 2] = c0 * l2 * s12
+
+
+@njit(cache=True)
+def feet_and_jacobians(
+    q: np.ndarray, hip_offsets: np.ndarray, sides: np.ndarray, l0: float, l1: float, l2: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Foot positions in the base frame (n, 3) and Jacobians d(foot)/d(leg joints) (n, 3, 3).
+
+    Compiled (numba), as are the other per-leg loops of the control tick: there NumPy's per-call
+    overhead on (4, 3) arrays cost more than the arithmetic."""
+    n = q.shape[0]
+    feet = np.empty((n, 3))
+    jac = np.empty((n, 3, 3))
+    for leg in range(n):
+        leg_point_and_jacobian(q[leg, 0], q[leg, 1], q[leg, 2], sides[leg], l0, l1, l2, feet[leg], jac[leg])
+        for i in range(3):
+            feet[leg, i] += hip_offsets[leg, i]
+    return feet, jac
+
+
 def foot_positions_in_hip_frame(
     q: np.ndarray, sides: np.ndarray, l0: float, l1: float, l2: float
 ) -> np.ndarray:
     """(4, 3) foot positions in each hip frame for joint angles q of shape (4, 3)."""
-    xp, zp = _planar(q, l1, l2)
-    yp = sides * l0
-    c0, s0 = np.cos(q[:, 0]), np.sin(q[:, 0])
-    return np.stack([xp, c0 * yp - s0 * zp, s0 * yp + c0 * zp], axis=1)
+    q = np.ascontiguousarray(q, dtype=float)
+    return feet_and_jacobians(q, np.zeros((q.shape[0], 3)), np.asarray(sides, dtype=float), l0, l1, l2)[0]
 
 
 def foot_positions_in_base_frame(
     q: np.ndarray, hip_offsets: np.ndarray, sides: np.ndarray, l0: float, l1: float, l2: float
 ) -> np.ndarray:
-    return hip_offsets + foot_positions_in_hip_frame(q, sides, l0, l1, l2)
+    q = np.ascontiguousarray(q, dtype=float)
+    return feet_and_jacobians(q, np.asarray(hip_offsets, dtype=float), np.asarray(sides, dtype=float),
+                              l0, l1, l2)[0]
 
 
 def leg_jacobians(q: np.ndarray, sides: np.ndarray, l0: float, l1: float, l2: float) -> np.ndarray:
     """(4, 3, 3) Jacobians d(foot position in base frame)/d(leg joint angles)."""
-    q0, q1, q2 = q[:, 0], q[:, 1], q[:, 2]
-    xp, zp = _planar(q, l1, l2)
-    yp = sides * l0
-    c0, s0 = np.cos(q0), np.sin(q0)
-    c12, s12 = np.cos(q1 + q2), np.sin(q1 + q2)
-    jac = np.zeros((q.shape[0], 3, 3))
-    # column 0: hip roll rotates the (y, z) point about x
-    jac[:, 1, 0] = -s0 * yp - c0 * zp
-    jac[:, 2, 0] = c0 * yp - s0 * zp
-    # column 1: thigh pitch; d x'/dq1 = z', d z'/dq1 = -x'
-    jac[:, 0, 1] = zp
-    jac[:, 1, 1] = s0 * xp
-    jac[:, 2, 1] = -c0 * xp
-    # column 2: calf pitch
-    jac[:, 0, 2] = -l2 * c12
-    jac[:, 1, 2] = -s0 * l2 * s12
-    jac[:, 2, 2] = c0 * l2 * s12
-    return jac
+    q = np.ascontiguousarray(q, dtype=float)
+    return feet_and_jacobians(q, np.zeros((q.shape[0], 3)), np.asarray(sides, dtype=float), l0, l1, l2)[1]
+
+
+@njit(cache=True)
+def _wrap_angle(angle: float) -> float:
+    """To [-pi, pi), as (angle + pi) mod 2 pi - pi with Python's (floored) modulo."""
+    return (angle + math.pi) % (2.0 * math.pi) - math.pi
+
+
+@njit(cache=True)
+def leg_inverse_kinematics(
+    x: float, y: float, z: float, side: float, l0: float, l1: float, l2: float
+) -> tuple[float, float, float]:
+    """(hip, thigh, calf) angles of one leg reaching (x, y, z) in its hip frame; knee backward."""
+    zp = -math.sqrt(max(y * y + z * z - l0 * l0, 1e-12))
+    q0 = _wrap_angle(math.atan2(z, y) - math.atan2(zp, side * l0))
+    reach_sq = x * x + zp * zp
+    cos_q2 = min(max((reach_sq - l1 * l1 - l2 * l2) / (2.0 * l1 * l2), -1.0), 1.0)
+    q2 = -math.acos(cos_q2)
+    ux = -l2 * math.sin(q2)
+    uz = -l1 - l2 * math.cos(q2)
+    q1 = _wrap_angle(math.atan2(x, zp) - math.atan2(ux, uz))
+    return q0, q1, q2
 
 
 def inverse_kinematics(
@@ -67,56 +121,19 @@ def inverse_kinematics(
     Knee-backward branch (calf angle negative), as on the A1. Unreachable targets are projected
     onto the workspace boundary instead of producing NaN.
     """
-    x, y, z = p_hip[:, 0], p_hip[:, 1], p_hip[:, 2]
-    yz_sq = np.maximum(y * y + z * z - l0 * l0, 1e-12)
-    zp = -np.sqrt(yz_sq)
-    q0 = np.arctan2(z, y) - np.arctan2(zp, sides * l0)
-    q0 = (q0 + np.pi) % (2.0 * np.pi) - np.pi
-    reach_sq = x * x + zp * zp
-    cos_q2 = np.minimum(np.maximum((reach_sq - l1 * l1 - l2 * l2) / (2.0 * l1 * l2), -1.0), 1.0)
-    q2 = -np.arccos(cos_q2)
-    ux = -l2 * np.sin(q2)
-    uz = -l1 - l2 * np.cos(q2)
-    q1 = np.arctan2(x, zp) - np.arctan2(ux, uz)
-    q1 = (q1 + np.pi) % (2.0 * np.pi) - np.pi
-    return np.stack([q0, q1, q2], axis=1)
+    return np.array([leg_inverse_kinematics(*map(float, p), float(side), l0, l1, l2)
+                     for p, side in zip(p_hip, sides)])
 
 
-def feet_and_jacobians(
-    q: np.ndarray, hip_offsets: np.ndarray, sides: np.ndarray, l0: float, l1: float, l2: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Foot positions in the base frame (4, 3) and Jacobians (4, 3, 3) in one pass.
-
-    The same formulas as ``foot_positions_in_base_frame`` and ``leg_jacobians``, sharing their
-    sines and cosines: the state estimator needs both every control tick."""
-    q0, q1, q2 = q[:, 0], q[:, 1], q[:, 2]
-    s1, c1 = np.sin(q1), np.cos(q1)
-    q12 = q1 + q2
-    s12, c12 = np.sin(q12), np.cos(q12)
-    xp = -l1 * s1 - l2 * s12
-    zp = -l1 * c1 - l2 * c12
-    yp = sides * l0
-    c0, s0 = np.cos(q0), np.sin(q0)
-    feet = np.empty((q.shape[0], 3))
-    feet[:, 0] = xp
-    feet[:, 1] = c0 * yp - s0 * zp
-    feet[:, 2] = s0 * yp + c0 * zp
-    jac = np.empty((q.shape[0], 3, 3))
-    jac[:, 0, 0] = 0.0
-    jac[:, 1, 0] = -s0 * yp - c0 * zp
-    jac[:, 2, 0] = c0 * yp - s0 * zp
-    jac[:, 0, 1] = zp
-    jac[:, 1, 1] = s0 * xp
-    jac[:, 2, 1] = -c0 * xp
-    jac[:, 0, 2] = -l2 * c12
-    jac[:, 1, 2] = -s0 * l2 * s12
-    jac[:, 2, 2] = c0 * l2 * s12
-    return feet + hip_offsets, jac
-
-
+@njit(cache=True)
 def foot_velocities_in_base_frame(jacobians: np.ndarray, dq: np.ndarray) -> np.ndarray:
-    """(4, 3) foot velocities relative to the trunk, in the trunk frame."""
-    return np.einsum("lij,lj->li", jacobians, dq)
+    """(4, 3) foot velocities relative to the trunk, in the trunk frame: J dq per leg."""
+    out = np.empty((jacobians.shape[0], 3))
+    for leg in range(jacobians.shape[0]):
+        for i in range(3):
+            out[leg, i] = jacobians[leg, i, 0] * dq[leg, 0] + jacobians[leg, i, 1] * dq[leg, 1] \
+                + jacobians[leg, i, 2] * dq[leg, 2]
+    return out
 
 
 def rotation_x(angle: float) -> np.ndarray:

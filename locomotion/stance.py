@@ -6,19 +6,26 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from numba import njit
 
 from locomotion.mpc import GRAVITY, ConvexMpc, MpcConfig, MpcProblem, MpcSolution, reference_trajectory
 from locomotion.robot_model import RobotDescription
 from locomotion.robot_state import EstimatedState
 
 
+@njit(cache=True)
 def forces_to_torques(forces: np.ndarray, rotation: np.ndarray, jacobians: np.ndarray) -> np.ndarray:
     """(12,) joint torques producing ground reaction forces ``forces`` (4, 3, world frame) on the feet.
 
     The leg pushes on the ground with -f; in the trunk frame that is -R^T f, and tau = J^T (-R^T f).
     """
-    body_forces = forces @ rotation  # row-wise R^T f
-    return -np.einsum("lij,li->lj", jacobians, body_forces).reshape(-1)
+    torques = np.empty(12)
+    for leg in range(4):
+        body_force = forces[leg] @ rotation  # R^T f
+        for j in range(3):
+            torques[3 * leg + j] = -(jacobians[leg, 0, j] * body_force[0] + jacobians[leg, 1, j] * body_force[1]
+                                     + jacobians[leg, 2, j] * body_force[2])
+    return torques
 
 
 def mpc_state(state: EstimatedState, com_offset_world: np.ndarray) -> np.ndarray:

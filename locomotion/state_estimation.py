@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from numba import njit
 
 from locomotion import kinematics as kin
 from locomotion.robot_model import RobotDescription
@@ -58,14 +59,21 @@ def estimated_state(rotation, position, linear_velocity, angular_velocity_body, 
     )
 
 
-def leg_odometry(rotation: np.ndarray, angular_velocity_body: np.ndarray, kinematics, planted: np.ndarray,
-                 foot_radius: float) -> tuple[np.ndarray, float]:
-    """Trunk velocity (world) and height seen by the planted feet: the mean over them of
-    -R (J dq + w x p_foot) and of -(R p_foot)_z + foot radius."""
-    feet, _, foot_velocities = kinematics
-    relative = foot_velocities[planted] + feet[planted] @ kin.skew(angular_velocity_body).T  # J dq + w x p
-    velocity = -(rotation @ relative.mean(axis=0))
-    height = -float(rotation[2] @ feet[planted].mean(axis=0)) + foot_radius
+@njit(cache=True)
+def leg_odometry(rotation: np.ndarray, angular_velocity_body: np.ndarray, feet: np.ndarray,
+                 foot_velocities: np.ndarray, planted: np.ndarray, foot_radius: float) -> tuple[np.ndarray, float]:
+    """Trunk velocity (world) and height seen by the planted feet (at least one): the mean over
+    them of -R (J dq + w x p_foot) and of -(R p_foot)_z + foot radius."""
+    relative = np.zeros(3)  # sum of J dq + w x p over the planted feet, trunk frame
+    foot_sum = np.zeros(3)
+    n = 0
+    for leg in range(feet.shape[0]):
+        if planted[leg]:
+            relative += foot_velocities[leg] + np.cross(angular_velocity_body, feet[leg])
+            foot_sum += feet[leg]
+            n += 1
+    velocity = -(rotation @ (relative / n))
+    height = -(rotation[2] @ (foot_sum / n)) + foot_radius
     return velocity, height
 
 
@@ -116,7 +124,8 @@ class KalmanStateEstimator:
         planted = np.asarray(stance, dtype=bool) & np.asarray(sensors.foot_contact, dtype=bool)
         n = int(planted.sum())
         if n > 0:
-            v_meas, z_meas = leg_odometry(rot, omega_b, kinematics, planted, self.robot.foot_radius_m)
+            v_meas, z_meas = leg_odometry(rot, omega_b, kinematics[0], kinematics[2], planted,
+                                          self.robot.foot_radius_m)
             r_v, r_z = cfg.leg_velocity_noise_mps**2 / n, cfg.height_noise_m**2
             vx, pvx = scalar_kalman_update(vx, pvx, float(v_meas[0]), r_v)
             vy, pvy = scalar_kalman_update(vy, pvy, float(v_meas[1]), r_v)

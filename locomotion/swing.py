@@ -13,8 +13,10 @@ joint PD with the IK joint velocity as feed-forward.
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
+from numba import njit
 
 from locomotion import kinematics as kin
 from locomotion.robot_model import RobotDescription
@@ -33,30 +35,34 @@ class SwingConfig:
     lost_contact_speed_mps: float = 0.5
 
 
-def min_jerk(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+@njit(cache=True)
+def min_jerk(s):
     """Minimum-jerk blend and its derivative with respect to s."""
     return s**3 * (10 - 15 * s + 6 * s**2), 30 * s**2 * (1 - s) ** 2
 
 
-def swing_bump(s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+@njit(cache=True)
+def swing_bump(s):
     """Height profile 16 s^2 (1-s)^2 (1 at s = 0.5) and its derivative."""
     return 16 * s**2 * (1 - s) ** 2, 32 * s * (1 - s) * (1 - 2 * s)
 
 
-def swing_trajectory(
-    start: np.ndarray, end: np.ndarray, height: float, s: np.ndarray, s_dot: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Foot positions and velocities (n, 3) at swing progress s (n,) moving at ds/dt = s_dot."""
-    s = np.minimum(np.maximum(s, 0.0), 1.0)
+@njit(cache=True)
+def swing_trajectory_point(start, end, height, s, s_dot, position, velocity) -> None:
+    """The foot's position and velocity (3,) at swing progress s (clipped to [0, 1]) moving at
+    ds/dt = s_dot, written into ``position`` and ``velocity``: horizontal motion on a minimum-jerk
+    profile from ``start`` to ``end``, plus a bump of ``height`` at mid-swing."""
+    s = min(max(s, 0.0), 1.0)
     blend, d_blend = min_jerk(s)
     bump, d_bump = swing_bump(s)
-    pos = start + (end - start) * blend[:, None]
-    vel = (end - start) * (d_blend * s_dot)[:, None]
-    pos[:, 2] += height * bump
-    vel[:, 2] += height * d_bump * s_dot
-    return pos, vel
+    for i in range(3):
+        position[i] = start[i] + (end[i] - start[i]) * blend
+        velocity[i] = (end[i] - start[i]) * (d_blend * s_dot)
+    position[2] += height * bump
+    velocity[2] += height * d_bump * s_dot
 
 
+@njit(cache=True)
 def raibert_footholds(
     hip_positions_world: np.ndarray,
     velocity_world: np.ndarray,
@@ -69,33 +75,77 @@ def raibert_footholds(
     max_offset: float,
 ) -> np.ndarray:
     """(4, 2) horizontal touchdown points in the world frame."""
-    hips_at_td = hip_positions_world[:, :2] + command_velocity_world[None, :2] * time_to_touchdown[:, None]
-    offset = (
-        command_velocity_world[:2] * stance_duration / 2
-        + velocity_gain * (velocity_world[:2] - command_velocity_world[:2])
-    )
     # centripetal term 0.5 h/g (v x w): v x (0, 0, w) = (vy w, -vx w)
-    centripetal = 0.5 * base_height / G * np.array(
-        [velocity_world[1] * command_yaw_rate, -velocity_world[0] * command_yaw_rate]
-    )
-    offset = offset + centripetal
-    norm = np.linalg.norm(offset)
+    offset = np.empty(2)
+    offset[0] = (command_velocity_world[0] * stance_duration / 2
+                 + velocity_gain * (velocity_world[0] - command_velocity_world[0])
+                 + 0.5 * base_height / G * (velocity_world[1] * command_yaw_rate))
+    offset[1] = (command_velocity_world[1] * stance_duration / 2
+                 + velocity_gain * (velocity_world[1] - command_velocity_world[1])
+                 + 0.5 * base_height / G * (-velocity_world[0] * command_yaw_rate))
+    norm = math.sqrt(offset[0] * offset[0] + offset[1] * offset[1])
     if norm > max_offset:
-        offset = offset * (max_offset / norm)
-    return hips_at_td + offset[None, :]
+        offset *= max_offset / norm
+    out = np.empty((hip_positions_world.shape[0], 2))
+    for leg in range(hip_positions_world.shape[0]):
+        for i in range(2):  # hips at touchdown, moved with the commanded velocity
+            out[leg, i] = hip_positions_world[leg, i] + command_velocity_world[i] * time_to_touchdown[leg] + offset[i]
+    return out
 
 
-def joint_velocity_targets(jacobians: np.ndarray, foot_velocities: np.ndarray) -> np.ndarray:
-    """(4, 3) joint velocities giving ``foot_velocities`` (4, 3, hip frame): J^-1 v per leg.
+@njit(cache=True)
+def joint_velocity_target(jac: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(3,) joint velocities giving the foot velocity ``v`` (hip frame): J^-1 v.
 
     Least squares with singular values below 1e-3 of the largest cut off, as near a straight knee.
     Since s_min >= |det| / s_max^2 and s_max <= |J|_F, a Jacobian with |det| > 1e-3 |J|_F^3 has
-    nothing to cut, and least squares is the plain solve: within the A1's joint limits the knee
-    never straightens, so that is every tick, as one batched 3 x 3 solve."""
-    det = np.linalg.det(jacobians)
-    if np.all(np.abs(det) > 1e-3 * np.sum(jacobians * jacobians, axis=(1, 2)) ** 1.5):
-        return np.linalg.solve(jacobians, foot_velocities[:, :, None])[:, :, 0]
-    return np.stack([np.linalg.lstsq(j, v, rcond=1e-3)[0] for j, v in zip(jacobians, foot_velocities)])
+    nothing to cut, and least squares is the plain solve (Cramer's rule): within the A1's joint
+    limits the knee never straightens, so that is every tick."""
+    c0, c1, c2 = jac[:, 0], jac[:, 1], jac[:, 2]
+    x12, x20, x01 = np.cross(c1, c2), np.cross(c2, c0), np.cross(c0, c1)
+    det = c0 @ x12
+    if abs(det) > 1e-3 * np.sum(jac * jac) ** 1.5:
+        return np.array([v @ x12, v @ x20, v @ x01]) / det
+    return np.linalg.lstsq(jac, v, rcond=1e-3)[0]
+
+
+@njit(cache=True)
+def swing_leg_torques(
+    rotation, position, velocity, omega_body, start, end, height, s, s_dot, reach_depth, reaching, active,
+    hip_offsets, sides, l0, l1, l2, lower, upper, kp, kd, q, dq,
+):
+    """Joint torques (12,) of the legs in ``active`` (zero elsewhere) and joint targets (12,).
+
+    Per leg: the foot target on its swing trajectory (world), or, for a leg ``reaching`` for lost
+    ground, the foothold ``reach_depth`` below it at rest; into the trunk frame (position, and
+    velocity relative to the moving trunk); inverse kinematics clipped to the joint limits; joint
+    velocities through the target's Jacobian; joint PD with that feed-forward velocity."""
+    torques = np.zeros(12)
+    q_des = np.empty(12)
+    target, target_vel = np.empty(3), np.empty(3)
+    foot, jac = np.empty(3), np.empty((3, 3))
+    for leg in range(4):
+        if reaching[leg]:
+            target[:] = end[leg]
+            target[2] -= reach_depth[leg]
+            target_vel[:] = 0.0
+        else:
+            swing_trajectory_point(start[leg], end[leg], height, s[leg], s_dot[leg], target, target_vel)
+        p_body = (target - position) @ rotation
+        v_body = (target_vel - velocity) @ rotation - np.cross(omega_body, p_body)
+        p_hip = p_body - hip_offsets[leg]
+        angles = kin.leg_inverse_kinematics(p_hip[0], p_hip[1], p_hip[2], sides[leg], l0, l1, l2)
+        for i in range(3):
+            j = 3 * leg + i
+            q_des[j] = min(max(angles[i], lower[j]), upper[j])
+        kin.leg_point_and_jacobian(q_des[3 * leg], q_des[3 * leg + 1], q_des[3 * leg + 2], sides[leg],
+                                   l0, l1, l2, foot, jac)
+        if active[leg]:
+            dq_des = joint_velocity_target(jac, v_body)
+            for i in range(3):
+                j = 3 * leg + i
+                torques[j] = kp[j] * (q_des[j] - q[j]) + kd[j] * (dq_des[i] - dq[j])
+    return torques, q_des
 
 
 class SwingLegController:
@@ -171,7 +221,6 @@ class SwingLegController:
         s0 = self.liftoff_progress
         s = np.minimum(np.maximum((swing_progress - s0) / (1.0 - s0), 0.0), 1.0)
         s_dot = 1.0 / max(swing_duration, 1e-3) / (1.0 - s0)
-        targets, target_vel = swing_trajectory(self.liftoff_positions, self.footholds, swing_height, s, s_dot)
 
         # lost contact: keep reaching down at the foothold until the ground is found
         reaching = lost_contact & ~swing_mask
@@ -182,22 +231,11 @@ class SwingLegController:
                            self.config.lost_contact_reach_m),
                 0.0,
             )
-            if reaching.any():
-                targets[reaching] = self.footholds[reaching]
-                targets[reaching, 2] -= self.lost_contact_depth[reaching]
-                target_vel[reaching] = 0.0
         elif self.lost_contact_depth.any():
             self.lost_contact_depth = np.zeros(4)
-        active = swing_mask | reaching
-
-        rot = state.rotation
-        p_body = (targets - state.position) @ rot
-        v_body = (target_vel - state.linear_velocity) @ rot - p_body @ kin.skew(state.angular_velocity_body).T
-        p_hip = p_body - self.robot.hip_offsets
-        q_des = kin.inverse_kinematics(p_hip, self.robot.leg_sides, *self.geom).reshape(-1)
-        q_des = np.minimum(np.maximum(q_des, self.lower), self.upper)
-        jac = kin.leg_jacobians(q_des.reshape(4, 3), self.robot.leg_sides, *self.geom)
-        dq_des = np.where(active[:, None], joint_velocity_targets(jac, v_body), 0.0).reshape(-1)
-        torques = self.kp * (q_des - joint_positions) + self.kd * (dq_des - joint_velocities)
-        mask = np.repeat(active, 3)
-        return np.where(mask, torques, 0.0), q_des
+        return swing_leg_torques(
+            state.rotation, state.position, state.linear_velocity, state.angular_velocity_body,
+            self.liftoff_positions, self.footholds, float(swing_height), s, s_dot, self.lost_contact_depth,
+            reaching, swing_mask | reaching, self.robot.hip_offsets, self.robot.leg_sides, *self.geom,
+            self.lower, self.upper, self.kp, self.kd, joint_positions, joint_velocities,
+        )

@@ -57,6 +57,24 @@ class WalkRequest:
     push: Push | None = None
 
 
+def walk_log(positions, quaternions, velocities, yaw_rates, estimates, dt: float) -> dict[str, np.ndarray]:
+    """Per walking tick: time, forward and lateral speed in the heading frame, yaw rate, the velocity
+    estimate's error, height, tilt (max |roll|, |pitch|) and the trunk's xy, from the raw samples."""
+    rpy = np.array([kin.rotation_to_rpy(kin.quaternion_to_rotation(q)) for q in quaternions]).reshape(-1, 3)
+    c, s = np.cos(rpy[:, 2]), np.sin(rpy[:, 2])
+    vx, vy = velocities[:, 0], velocities[:, 1]
+    return {
+        "t": np.arange(len(positions)) * dt,
+        "v_fwd": c * vx + s * vy,
+        "v_lat": -s * vx + c * vy,
+        "yaw_rate": yaw_rates,
+        "v_est_err": np.linalg.norm(estimates - velocities, axis=1),
+        "height": positions[:, 2],
+        "tilt": np.max(np.abs(rpy[:, :2]), axis=1) if len(rpy) else np.zeros(0),
+        "xy": positions[:, :2],
+    }
+
+
 def _percentiles(values_s: list[float]) -> dict:
     if not values_s:
         return {"p50": None, "p99": None, "max": None, "count": 0}
@@ -83,27 +101,25 @@ def run_walk(
         controller.reset(sensors)
         n_stand = round(STAND_S / world.dt)
         n_walk = round(request.duration_s / world.dt)
-        log = {k: [] for k in ("t", "v_fwd", "v_lat", "yaw_rate", "v_est_err", "height", "tilt")}
+        # per walking tick: trunk position, orientation, velocities and the estimate (reduced after the loop)
+        positions, quaternions, velocities, yaw_rates, estimates = [], [], [], [], []
         solve_times, total_times, iterations = [], [], []
         fell = False
         wall_start = time.perf_counter()
         energy_start = 0.0
         start_xy = None
-        path_m = 0.0
-        last_xy = None
         for i in range(n_stand + n_walk):
             walking = i >= n_stand
-            t_walk = (i - n_stand) * world.dt
             if i == n_stand:
                 controller.set_gait(request.gait)
                 energy_start = world.mechanical_energy_j
                 start_xy = world.ground_truth().position[:2].copy()
             if walking:
                 controller.set_command(command, sensors.time_s)
+                t_walk = (i - n_stand) * world.dt
                 if request.push and abs(t_walk - request.push.at_s) < world.dt / 2:
                     world.push(np.array(request.push.force_n), request.push.duration_s)
-            truth = world.ground_truth()
-            torques = controller.update(sensors, truth)
+            torques = controller.update(sensors, world.ground_truth())
             status = controller.status
             if status.mpc_solution is not None and walking:
                 solve_times.append(status.mpc_solution.solve_time_s)
@@ -113,21 +129,11 @@ def run_walk(
             sensors = world.sensors()
             if walking:
                 truth = world.ground_truth()
-                rot = kin.quaternion_to_rotation(truth.orientation_xyzw)
-                rpy = kin.rotation_to_rpy(rot)
-                c, s = np.cos(rpy[2]), np.sin(rpy[2])
-                v = truth.linear_velocity
-                if last_xy is not None:
-                    path_m += float(np.linalg.norm(truth.position[:2] - last_xy))
-                last_xy = truth.position[:2].copy()
-                log["t"].append(t_walk)
-                log["v_fwd"].append(c * v[0] + s * v[1])
-                log["v_lat"].append(-s * v[0] + c * v[1])
-                log["yaw_rate"].append(truth.angular_velocity[2])
-                est = controller.status.state
-                log["v_est_err"].append(float(np.linalg.norm(est.linear_velocity - v)) if est is not None else np.nan)
-                log["height"].append(truth.position[2])
-                log["tilt"].append(float(np.max(np.abs(rpy[:2]))))
+                positions.append(truth.position)
+                quaternions.append(truth.orientation_xyzw)
+                velocities.append(truth.linear_velocity)
+                yaw_rates.append(truth.angular_velocity[2])
+                estimates.append(status.state.linear_velocity if status.state is not None else np.full(3, np.nan))
                 if has_fallen(truth):
                     fell = True
                     break
@@ -137,8 +143,11 @@ def run_walk(
         sim_time = world.time_s
         energy = world.mechanical_energy_j - energy_start
         end_xy = world.ground_truth().position[:2]
-    arr = {k: np.array(v) for k, v in log.items()}
-    settled = arr["t"] >= SETTLE_S if arr["t"].size else np.zeros(0, bool)
+    arr = walk_log(np.array(positions).reshape(-1, 3), np.array(quaternions).reshape(-1, 4),
+                   np.array(velocities).reshape(-1, 3), np.array(yaw_rates), np.array(estimates).reshape(-1, 3),
+                   world.dt)
+    path_m = float(np.sum(np.linalg.norm(np.diff(arr["xy"], axis=0), axis=1))) if len(arr["t"]) > 1 else 0.0
+    settled = arr["t"] >= SETTLE_S
     mean = lambda x: float(np.mean(x[settled])) if np.any(settled) else None
     walked_s = float(arr["t"][-1]) if arr["t"].size else 0.0
     displacement = float(np.linalg.norm(end_xy - start_xy)) if start_xy is not None else 0.0
