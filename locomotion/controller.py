@@ -12,10 +12,12 @@ persistently failing MPC or non-finite sensor data; only ``reset`` leaves it).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
 from locomotion import kinematics as kin
 from locomotion.commands import CommandFilter, CommandLimits, VelocityCommand
@@ -75,6 +77,41 @@ def load_controller_config(path: str | Path | None = None) -> ControllerConfig:
     return load_dataclass(ControllerConfig, path or config_dir() / "controller.yaml")
 
 
+@njit(cache=True)
+def leg_contact_states(desired, contact, swing_progress, early_contact, lost_contact_time, dt,
+                       early_min_progress, lost_delay):
+    """The schedule refined by the foot contact sensors, per leg: (stance, swing, lost, early contact,
+    lost-contact time).
+
+    A swinging leg that touches down after ``early_min_progress`` of its swing is in stance early
+    (until its scheduled stance begins); a leg scheduled in stance whose sensor has read no contact
+    for longer than ``lost_delay`` has lost its ground (the swing controller reaches down for it)."""
+    n = desired.shape[0]
+    stance, swing, lost = np.empty(n, np.bool_), np.empty(n, np.bool_), np.empty(n, np.bool_)
+    early_out, lost_time = np.empty(n, np.bool_), np.empty(n)
+    for leg in range(n):
+        early = not desired[leg] and contact[leg] and swing_progress[leg] >= early_min_progress
+        early_out[leg] = (early_contact[leg] or early) and not desired[leg]
+        lost_time[leg] = lost_contact_time[leg] + dt if desired[leg] and not contact[leg] else 0.0
+        lost[leg] = lost_time[leg] > lost_delay
+        stance[leg] = (desired[leg] and not lost[leg]) or early_out[leg]
+        swing[leg] = not desired[leg] and not early_out[leg]
+    return stance, swing, lost, early_out, lost_time
+
+
+@njit(cache=True)
+def touchdown_times(desired, stance_progress, swing_progress, stance_duration, swing_duration):
+    """(4,) time until each leg's next touchdown: the rest of its stance plus a swing, or the rest of
+    its swing."""
+    out = np.empty(desired.shape[0])
+    for leg in range(desired.shape[0]):
+        if desired[leg]:
+            out[leg] = (1.0 - stance_progress[leg]) * stance_duration + swing_duration
+        else:
+            out[leg] = (1.0 - swing_progress[leg]) * swing_duration
+    return out
+
+
 def speed_integral_step(
     bias: float, steady: float, command: float, measured: float, dt: float, cfg: ControllerConfig
 ) -> tuple[float, float]:
@@ -110,6 +147,7 @@ class LocomotionController:
         robot: RobotDescription,
         config: ControllerConfig | None = None,
         gait_presets: dict[str, GaitParameters] | None = None,
+        compile_kernels: bool = True,
     ):
         self.robot = robot
         self.config = config or ControllerConfig()
@@ -128,6 +166,30 @@ class LocomotionController:
         self.dt = 1.0 / cfg.control_rate_hz
         self.status: ControllerStatus | None = None
         self._started = False
+        if compile_kernels:
+            self._load_compiled_kernels()
+
+    def _load_compiled_kernels(self) -> None:
+        """Compile (first use on a machine: seconds) or load (cached: milliseconds) the numba kernels
+        of the tick now, by walking a throwaway copy of this controller for a few ticks, so that the
+        first real control tick does not stall."""
+        config = dataclasses.replace(self.config, use_ground_truth_state=False)  # no simulator here
+        probe = LocomotionController(self.robot, config, self.gaits, compile_kernels=False)
+        quiet = logging.getLogger("locomotion.kernel_warm_up")
+        quiet.disabled = True
+        probe.events.logger = quiet
+        dt = probe.dt
+        sensors = SensorReadings(0.0, self.robot.stand_pose, np.zeros(12), np.array([0.0, 0.0, 0.0, 1.0]),
+                                 np.zeros(3), np.array([0.0, 0.0, 9.81]), np.array([True, False, True, False]))
+        probe.reset(sensors)
+        probe.mode = "walk"
+        stepping = [g for g in self.gaits.values() if g.duty_factor < 1.0 and g.stepping_frequency_hz > 0]
+        if stepping:
+            probe.gait.reset(stepping[0])
+        for tick in range(3):
+            sensors.time_s = tick * dt
+            probe.set_command(VelocityCommand(0.5, 0.0, 0.1), sensors.time_s)
+            probe.update(sensors)
 
     def gait_by_name(self, name: str) -> GaitParameters:
         if name not in self.gaits:
@@ -228,20 +290,18 @@ class LocomotionController:
 
         # leg states: schedule, refined by the contact sensors
         desired = gait.desired_stance()
-        contact = np.asarray(sensors.foot_contact, dtype=bool)
         swing_progress = gait.swing_progress()
-        early = ~desired & contact & (swing_progress >= cfg.early_contact_min_progress)
-        self.early_contact = (self.early_contact | early) & ~desired
-        self.lost_contact_time = np.where(desired & ~contact, self.lost_contact_time + dt, 0.0)
-        lost = self.lost_contact_time > cfg.lost_contact_delay_s
-        stance = (desired & ~lost) | self.early_contact
-        swing_mask = ~desired & ~self.early_contact
+        stance, swing_mask, lost, self.early_contact, self.lost_contact_time = leg_contact_states(
+            desired, np.asarray(sensors.foot_contact, dtype=bool), swing_progress, self.early_contact,
+            self.lost_contact_time, dt, cfg.early_contact_min_progress, cfg.lost_contact_delay_s)
 
         # footholds for swinging legs and for legs that will swing within the horizon
-        cmd_vel_world = kin.rotation_z(state.yaw) @ np.array([command.forward_mps, command.lateral_mps, 0.0])
+        yaw = float(state.rpy[2])
+        c, s = math.cos(yaw), math.sin(yaw)
+        cmd_vel_world = np.array([c * command.forward_mps - s * command.lateral_mps,
+                                  s * command.forward_mps + c * command.lateral_mps, 0.0])
         stance_duration, swing_duration = gait.stance_duration, gait.swing_duration
-        remaining_stance = np.where(desired, (1.0 - gait.stance_progress()) * stance_duration, 0.0)
-        time_to_td = np.where(desired, remaining_stance + swing_duration, (1.0 - swing_progress) * swing_duration)
+        time_to_td = touchdown_times(desired, gait.stance_progress(), swing_progress, stance_duration, swing_duration)
         footholds = self.swing.plan_footholds(
             state, cmd_vel_world, command.yaw_rate_radps, stance_duration, time_to_td,
             gait.base_height, ground_height=0.0,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from numba import njit
 
 from locomotion.config import ConfigError, config_dir, from_dict, load_yaml
 
@@ -78,6 +79,24 @@ class GaitTransitionRates:
 def _wrap_half(x: np.ndarray) -> np.ndarray:
     """Wrap to [-0.5, 0.5)."""
     return (x + 0.5) % 1.0 - 0.5
+
+
+@njit(cache=True)
+def leg_schedule(global_phase: float, offsets: np.ndarray, duty: float, frequency: float):
+    """Per leg: phase in [0, 1), in stance (phase below the duty factor; always when duty >= 1 or
+    frequency <= 0), progress through the swing and through the stance, each in [0, 1]."""
+    n = offsets.shape[0]
+    phases, stance = np.empty(n), np.empty(n, np.bool_)
+    swing, stance_progress = np.zeros(n), np.zeros(n)
+    for leg in range(n):
+        phase = (global_phase + offsets[leg] % 1.0) % 1.0
+        phases[leg] = phase
+        stance[leg] = duty >= 1.0 or frequency <= 0.0 or phase < duty
+        if stance[leg]:
+            stance_progress[leg] = min(phase / max(duty, 1e-6), 1.0)
+        elif duty < 1.0:
+            swing[leg] = min(max((phase - duty) / (1.0 - duty), 0.0), 1.0)
+    return phases, stance, swing, stance_progress
 
 
 class GaitScheduler:
@@ -156,20 +175,10 @@ class GaitScheduler:
     def _refresh(self) -> None:
         """The per-leg answers for the current phase and parameters, computed once per tick."""
         self._frequency, self._duty = float(self._current[0]), float(self._current[1])
-        phases = (self._global_phase + self._current[2:6] % 1.0) % 1.0
-        duty = self._duty
-        if duty >= 1.0 or self._frequency <= 0.0:
-            stance = np.ones(4, dtype=bool)
-        else:
-            stance = phases < duty
-        if duty >= 1.0:
-            swing = np.zeros(4)
-        else:
-            swing = np.where(stance, 0.0, np.minimum(np.maximum((phases - duty) / (1.0 - duty), 0.0), 1.0))
-        stance_progress = np.where(stance, np.minimum(phases / max(duty, 1e-6), 1.0), 0.0)  # phases >= 0
-        for array in (phases, stance, swing, stance_progress):
+        answers = leg_schedule(self._global_phase, self._current[2:6], self._duty, self._frequency)
+        for array in answers:
             array.flags.writeable = False
-        self._phases, self._stance, self._swing, self._stance_progress = phases, stance, swing, stance_progress
+        self._phases, self._stance, self._swing, self._stance_progress = answers
 
     # --- queries (read-only arrays, valid until the next update) -------------------------------
     @property

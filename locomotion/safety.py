@@ -9,6 +9,7 @@ import math
 from collections import Counter
 
 import numpy as np
+from numba import njit
 
 from locomotion.robot_model import RobotDescription
 
@@ -60,15 +61,34 @@ class SafetyFilter:
         if not math.isfinite(float(torques.sum())) and not np.isfinite(torques).all():
             self.events.record("non_finite_torque", "controller produced a non-finite torque; damped stand")
             torques = self.damped_stand(q, dq)
-        below, above = q < self.low, q > self.high
-        if below.any() or above.any():
-            k = self.config.joint_limit_stiffness_nm_per_rad
-            limited = np.where(below, np.maximum(torques, k * (self.low - q)), torques)
-            limited = np.where(above, np.minimum(limited, k * (self.high - q)), limited)
-            if (limited != torques).any():
-                self.events.record("joint_limit", "torque pushing a joint into its limit; replaced by a push back")
-            torques = limited
-        clipped = np.minimum(np.maximum(torques, -self.torque_limits), self.torque_limits)
-        if (clipped != torques).any():
+        safe, pushed_back, clipped = limit_torques(torques, q, self.low, self.high,
+                                                   self.config.joint_limit_stiffness_nm_per_rad, self.torque_limits)
+        if pushed_back:
+            self.events.record("joint_limit", "torque pushing a joint into its limit; replaced by a push back")
+        if clipped:
             self.events.record("torque_limit", "torque command above the motor limit; clipped")
-        return np.where(np.isfinite(clipped), clipped, 0.0)
+        return safe
+
+
+@njit(cache=True)
+def limit_torques(torques, q, low, high, stiffness, torque_limits):
+    """(safe torques, whether a joint-limit push-back replaced a torque, whether a torque was clipped).
+
+    Beyond a joint's margin-reduced limit the torque may not push further in: it is at least (below
+    the lower limit) or at most (above the upper) stiffness x the distance back to the limit. Then
+    every torque is clipped to the motor limit; a non-finite value becomes zero."""
+    out = np.empty(torques.shape[0])
+    pushed_back, clipped = False, False
+    for j in range(torques.shape[0]):
+        tau = torques[j]
+        if q[j] < low[j]:
+            limited = max(tau, stiffness * (low[j] - q[j]))
+        elif q[j] > high[j]:
+            limited = min(tau, stiffness * (high[j] - q[j]))
+        else:
+            limited = tau
+        pushed_back = pushed_back or limited != tau
+        bounded = min(max(limited, -torque_limits[j]), torque_limits[j])
+        clipped = clipped or bounded != limited
+        out[j] = bounded if math.isfinite(bounded) else 0.0
+    return out, pushed_back, clipped

@@ -63,6 +63,20 @@ def swing_trajectory_point(start, end, height, s, s_dot, position, velocity) -> 
 
 
 @njit(cache=True)
+def hips_at_touchdown_heading(position, yaw, yaw_rate, time_to_touchdown, nominal_feet):
+    """(4, 3) the nominal foot points under the hips, turned with the commanded yaw rate until each
+    leg's touchdown: position + Rz(yaw + w t) p_nominal (= Rz(yaw) Rz(w t) p_nominal)."""
+    hips = np.empty((nominal_feet.shape[0], 3))
+    for leg in range(nominal_feet.shape[0]):
+        angle = yaw + yaw_rate * time_to_touchdown[leg]
+        c, s = math.cos(angle), math.sin(angle)
+        hips[leg, 0] = position[0] + (c * nominal_feet[leg, 0] - s * nominal_feet[leg, 1])
+        hips[leg, 1] = position[1] + (s * nominal_feet[leg, 0] + c * nominal_feet[leg, 1])
+        hips[leg, 2] = position[2] + nominal_feet[leg, 2]
+    return hips
+
+
+@njit(cache=True)
 def raibert_footholds(
     hip_positions_world: np.ndarray,
     velocity_world: np.ndarray,
@@ -101,8 +115,9 @@ def joint_velocity_target(jac: np.ndarray, v: np.ndarray) -> np.ndarray:
     Since s_min >= |det| / s_max^2 and s_max <= |J|_F, a Jacobian with |det| > 1e-3 |J|_F^3 has
     nothing to cut, and least squares is the plain solve (Cramer's rule): within the A1's joint
     limits the knee never straightens, so that is every tick."""
-    c0, c1, c2 = jac[:, 0], jac[:, 1], jac[:, 2]
-    x12, x20, x01 = np.cross(c1, c2), np.cross(c2, c0), np.cross(c0, c1)
+    columns = np.ascontiguousarray(jac.T)
+    c0, c1, c2 = columns[0], columns[1], columns[2]
+    x12, x20, x01 = np.cross(c1, c2), np.cross(c2, c0), np.cross(c0, c1)  # rows of det * J^-1
     det = c0 @ x12
     if abs(det) > 1e-3 * np.sum(jac * jac) ** 1.5:
         return np.array([v @ x12, v @ x20, v @ x01]) / det
@@ -178,15 +193,8 @@ class SwingLegController:
         ground_height: float,
     ) -> np.ndarray:
         """(4, 3) world touchdown points (z: foot centre on the ground)."""
-        # hips rotate with the commanded yaw rate until touchdown: Rz(yaw) Rz(w t) = Rz(yaw + w t)
-        angle = state.yaw + yaw_rate * np.asarray(time_to_touchdown, dtype=float)
-        c, s = np.cos(angle), np.sin(angle)
-        nominal = self.nominal_feet
-        hips = np.empty((4, 3))
-        hips[:, 0] = c * nominal[:, 0] - s * nominal[:, 1]
-        hips[:, 1] = s * nominal[:, 0] + c * nominal[:, 1]
-        hips[:, 2] = nominal[:, 2]
-        hips += state.position
+        hips = hips_at_touchdown_heading(state.position, float(state.rpy[2]), yaw_rate,
+                                         np.asarray(time_to_touchdown, dtype=float), self.nominal_feet)
         xy = raibert_footholds(
             hips, state.linear_velocity, command_velocity_world, yaw_rate, stance_duration,
             time_to_touchdown, base_height, self.config.velocity_feedback_gain,

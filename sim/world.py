@@ -8,6 +8,7 @@ switches) and, separately, the exact trunk state as ground truth for evaluation.
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 
 import numpy as np
@@ -128,12 +129,12 @@ class SimWorld:
     def step(self, torques: np.ndarray) -> None:
         client, robot = self.client, self.robot_id
         torques = np.asarray(torques, dtype=float)
-        if torques.shape != (12,) or not np.all(np.isfinite(torques)):
+        if torques.shape != (12,) or (not math.isfinite(float(torques.sum())) and not np.isfinite(torques).all()):
             raise ValueError(f"torques: need 12 finite values, got {torques}")
         limit = self.robot.torque_limit_nm
-        torques = np.clip(torques, -limit, limit)  # the motor driver's own saturation
+        torques = np.minimum(np.maximum(torques, -limit), limit)  # the motor driver's own saturation
         self._prev_velocity = self._snapshot().base_linear_velocity
-        pybullet.setJointMotorControlArray(robot, self.motor_ids, pybullet.TORQUE_CONTROL, forces=torques,
+        pybullet.setJointMotorControlArray(robot, self.motor_ids, pybullet.TORQUE_CONTROL, forces=torques.tolist(),
                                            physicsClientId=client)
         if self._external_force is not None:
             force, until = self._external_force
