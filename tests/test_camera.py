@@ -49,7 +49,8 @@ def test_known_patches_get_their_class(asphalt_scene):
 
 
 def test_ground_depth_matches_geometry(asphalt_scene):
-    """Depth of every asphalt pixel equals the ray/ground-plane intersection from K and the pose."""
+    """Depth of every asphalt pixel equals the ray/ground-plane intersection from K and the pose,
+    to a relative error below 1e-4 (the worst pixel, the farthest, is at about 4e-5)."""
     _, frame, position = asphalt_scene
     pose = camera_pose(position, np.eye(3), CONFIG)
     np.testing.assert_allclose(frame.world_from_camera, pose)
@@ -61,10 +62,10 @@ def test_ground_depth_matches_geometry(asphalt_scene):
     t = (ground_z - pose[2, 3]) / rays[2]
     expected = t  # z-depth along the optical axis (rays have unit z in the camera frame)
     measured = frame.depth_m[rows, cols]
-    near = expected < 8.0  # beyond, float32 depth of grazing rays loses digits
-    assert near.sum() > 0.5 * rows.size
-    relative = np.abs(measured - expected)[near] / expected[near]
-    assert np.percentile(relative, 99) < 1e-4
+    assert rows.size > 0.5 * frame.labels.size  # the asphalt ground fills over half the image
+    assert expected.max() > 15.0  # out to grazing rays far down the trail
+    relative = np.abs(measured - expected) / expected
+    assert relative.max() < 1e-4, f"worst pixel {relative.max():.2e} at {expected[np.argmax(relative)]:.1f} m"
 
 
 def test_depth_buffer_conversion():

@@ -1,7 +1,7 @@
 """The controller node over real rclpy/DDS (loopback, isolated domain): command it, see it walk."""
 
 import json
-
+import time
 
 from tests.ros_helpers import spin_until, start_node, stop_node
 
@@ -34,8 +34,18 @@ def test_controller_node_walks_on_cmd_vel(ros_context, tmp_path):
         assert spin_until(executor, walking, 40.0), (tmp_path / "node.log").read_text()
         x_start = got["truth"][-1].pose.pose.position.x
         n_status = len(got["status"])
-        # command at 20 Hz for 6 s of the node's time
-        assert not spin_until(executor, lambda: False, 6.0, tick=lambda: cmd_pub.publish(cmd))
+        t_start = got["status"][-1]["sim_time_s"]
+        last_sent = [-1.0]
+
+        def command_at_20_hz():
+            if time.monotonic() - last_sent[0] >= 0.05:
+                cmd_pub.publish(cmd)
+                last_sent[0] = time.monotonic()
+
+        # command until 6 s of the node's own (simulated) time have passed; the node runs at real
+        # time, so 30 s of wall time is ample unless it stalls or stops publishing its status
+        six_seconds_on = lambda: got["status"][-1]["sim_time_s"] >= t_start + 6.0
+        assert spin_until(executor, six_seconds_on, 30.0, tick=command_at_20_hz), (tmp_path / "node.log").read_text()
         x_end = got["truth"][-1].pose.pose.position.x
     finally:
         code = stop_node(proc)
