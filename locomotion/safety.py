@@ -87,8 +87,9 @@ def limit_torques(torques, q, low, high, stiffness, torque_limits):
             limited = min(tau, stiffness * (high[j] - q[j]))
         else:
             limited = tau
-        pushed_back = pushed_back or limited != tau
         bounded = min(max(limited, -torque_limits[j]), torque_limits[j])
-        clipped = clipped or bounded != limited
+        if math.isfinite(tau):  # a non-finite torque is the caller's event, not these
+            pushed_back = pushed_back or limited != tau
+            clipped = clipped or bounded != limited
         out[j] = bounded if math.isfinite(bounded) else 0.0
     return out, pushed_back, clipped
