@@ -26,6 +26,7 @@ import math
 import time
 from pathlib import Path
 
+import pybullet
 
 from locomotion import kinematics as kin
 from locomotion.commands import VelocityCommand
@@ -46,6 +47,7 @@ SAMPLE_PERIOD_S = 0.1
 STUCK_WINDOW_S = 20.0
 STUCK_PROGRESS_M = 0.5
 OBSTACLE_STOP_S = 5.0
+ROBOT_URDF_FLAGS = pybullet.URDF_USE_SELF_COLLISION_EXCLUDE_PARENT  # as sim/world.py loads the robot
 MIN_PLANNED_SPEED_MPS = 0.25  # time limit: the trail at this speed, plus a minute
 
 
@@ -89,8 +91,11 @@ class CameraSpeedSource:
         net, self.speed_header = load_speed_policy(speed_path, self.perception.header["sha256"])
         self.policy = SpeedPolicy(net, load_speed_policy_config())
         self.camera_config = load_camera_config()
-        self.camera = Camera(world.client, self.camera_config, ground.body_labels, catalogue.label_id("sky"),
-                             lighting_seed=request.seed)
+        # its own render scene: only what the frame can show (the same pixels, see sim.camera.RenderScene)
+        self.camera = Camera.for_trail(world.client, self.camera_config, ground, catalogue.label_id("sky"),
+                                       lighting_seed=request.seed, robot_id=world.robot_id,
+                                       robot_urdf=str(world.robot.urdf_path), robot_flags=ROBOT_URDF_FLAGS)
+        self.ground = ground
         self.corridor = CorridorConfig()
         self.walkable_ids, self.rangeless_ids = obstacle_class_ids(self.perception.class_names)
         self.frames = 0
@@ -101,7 +106,7 @@ class CameraSpeedSource:
         from robot_perception.pointcloud import obstacle_distance
 
         truth = world.ground_truth()
-        frame = self.camera.render(truth.position, truth.orientation_xyzw, world.time_s)
+        frame = self.camera.render(truth.position, truth.orientation_xyzw, world.time_s, rgb_only=True)
         start = time.perf_counter()
         out = self.perception.process(frame.rgb)
         self.policy.observe_embedding(out.embedding, t)
@@ -112,6 +117,9 @@ class CameraSpeedSource:
         self.frames += 1
         self.obstacle_frames += int(math.isfinite(distance))
         return self.policy.command(t)
+
+    def close(self) -> None:
+        self.camera.close()
 
 
 def trail_outcome(truth, ground: TrailGround, trail: Trail, controller: LocomotionController) -> str | None:
@@ -208,6 +216,7 @@ def run_trail(request: TrailRunRequest, progress=None, on_decision=None) -> tupl
                           "perception_ms_per_frame": 1e3 * source.perception_s / max(source.frames, 1),
                           "obstacle_frames": source.obstacle_frames,
                           "speed_policy_sha256": source.speed_header["sha256"]})
+            source.close()
         extra["controller_events"] = dict(controller.events.counts)
     ground.close()
     report = summarize(samples, trail=trail, policy=request.policy, seed=request.seed,

@@ -19,7 +19,7 @@ import numpy as np
 import pybullet
 from scipy import ndimage
 
-from sim.terrain import TerrainCatalogue, layer_drag, load_terrain_catalogue
+from sim.terrain import TerrainCatalogue, load_terrain_catalogue
 from sim.textures import make_texture
 from sim.trail import Trail
 
@@ -32,6 +32,41 @@ END_PAD_M = 5.0
 HEDGE_WIDTH_M = 1.5
 HEDGE_HEIGHT_M = 0.5
 FOOT_RADIUS_M = 0.02
+CHUNK_M = 2.0  # length of a ground visual chunk in the camera's render scene (a multiple of QUAD_M)
+AABB_MARGIN_M = 0.02  # render-scene bounding boxes are widened by this (float rounding in the renderer)
+
+
+@dataclasses.dataclass(frozen=True)
+class VisualPart:
+    """One visual-only body of the camera's render scene (``sim.camera.RenderScene``): what
+    ``createVisualShape`` needs, where it stands, its texture and colour, its class label and a
+    world-frame bounding box (for culling against the camera's and the shadow light's frusta).
+    ``shape_key`` names the visual shape so parts sharing one in the physics world share it here.
+    A part with ``collision`` (a heightfield) has no visual shape of its own: the renderer draws
+    its collision shape, and with alpha 0 only into the shadow map, as in the physics world."""
+
+    shape_key: str
+    shape: dict | None
+    position: tuple[float, float, float]
+    texture: str | None
+    rgba: tuple[float, float, float, float]
+    label: int
+    aabb_min: tuple[float, float, float]
+    aabb_max: tuple[float, float, float]
+    collision: dict | None = None
+
+
+def _part(shape_key: str, shape: dict | None, position, texture: str | None, rgba, label: int, lo, hi,
+          collision: dict | None = None) -> VisualPart:
+    lo = np.asarray(lo, dtype=float) - AABB_MARGIN_M
+    hi = np.asarray(hi, dtype=float) + AABB_MARGIN_M
+    return VisualPart(shape_key, shape, tuple(float(v) for v in position), texture, tuple(float(c) for c in rgba),
+                      label, tuple(float(v) for v in lo), tuple(float(v) for v in hi), collision)
+
+
+def _box_part(shape_key: str, shape: dict, position, texture: str, rgba, label: int, half_extents) -> VisualPart:
+    pos, half = np.asarray(position, dtype=float), np.asarray(half_extents, dtype=float)
+    return _part(shape_key, shape, pos, texture, rgba, label, pos - half, pos + half)
 
 
 @dataclasses.dataclass
@@ -44,18 +79,27 @@ class SegmentGeometry:
     slope: float  # tan of the slope angle
 
 
-def ground_mesh(seg: SegmentGeometry, width: float, quad_m: float = QUAD_M, texture_m: float = TEXTURE_M) -> dict:
+def ground_quads_along(seg: SegmentGeometry, quad_m: float = QUAD_M) -> int:
+    """Number of ground-mesh quads along a segment."""
+    return max(1, int(np.ceil((seg.x_end - seg.x_start) / quad_m)))
+
+
+def ground_mesh(seg: SegmentGeometry, width: float, quad_m: float = QUAD_M, texture_m: float = TEXTURE_M,
+                quads: tuple[int, int] | None = None) -> dict:
     """Vertices, triangle indices, UVs and normals of a segment's visible surface (world frame).
 
     Small quads keep the software renderer's per-triangle depth interpolation accurate; the
-    texture repeats every ``texture_m`` (each quad maps to its part of the texture)."""
-    nx = max(1, int(np.ceil((seg.x_end - seg.x_start) / quad_m)))
+    texture repeats every ``texture_m`` (each quad maps to its part of the texture). ``quads``
+    (first, end) keeps only those rows of quads along x: a chunk of the same mesh, with the very
+    same vertices, UVs and triangle order."""
+    nx = ground_quads_along(seg, quad_m)
     ny = max(1, int(np.ceil(width / quad_m)))
     xs = np.linspace(seg.x_start, seg.x_end, nx + 1)
     ys = np.linspace(-width / 2, width / 2, ny + 1)
     normal = np.array([-seg.slope, 0.0, 1.0]) / np.hypot(seg.slope, 1.0)
     vertices, indices, uvs = [], [], []
-    for i in range(nx):
+    first, end = quads or (0, nx)
+    for i in range(first, end):
         u0 = ((xs[i] - seg.x_start) / texture_m) % 1.0
         du = (xs[i + 1] - xs[i]) / texture_m
         for j in range(ny):
@@ -83,11 +127,18 @@ class TrailGround:
         self.texture_dir = Path(texture_dir or self._texture_tmp.name)
         self.segments = self._layout()
         self.body_labels: dict[int, int] = {}  # PyBullet body id -> class label id
+        # the same visuals for a camera's own render scene (sim.camera.RenderScene), in build order
+        self.visual_parts: list[VisualPart] = []
+        self.texture_paths: dict[str, Path] = {}
         # per-segment arrays for the per-physics-step queries (foot drag)
         self._starts = np.array([s.x_start for s in self.segments])
         self._h_starts = np.array([s.h_start for s in self.segments])
         self._slopes = np.array([s.slope for s in self.segments])
         self._layers = [self.catalogue.walkable[s.terrain].drag_layer for s in self.segments]
+        self._layer_height = np.array([layer.height_m for layer in self._layers])
+        self._layer_quadratic = np.array([layer.quadratic for layer in self._layers])
+        self._layer_max_force = np.array([layer.max_force_n for layer in self._layers])
+        self._layer_vertical = np.array([layer.resists_vertical for layer in self._layers], dtype=bool)
 
     # --- geometry ------------------------------------------------------------------------------
     def _layout(self) -> list[SegmentGeometry]:
@@ -119,6 +170,7 @@ class TrailGround:
     # --- building ------------------------------------------------------------------------------
     def _texture(self, p, name: str, appearance) -> int:
         path = self.texture_dir / f"{name}_{self.seed}.png"
+        self.texture_paths[name] = path
         if not path.exists():
             seed = int(self.rng.integers(0, 2**31))
             cv2.imwrite(str(path), cv2.cvtColor(make_texture(appearance, seed), cv2.COLOR_RGB2BGR))
@@ -126,12 +178,14 @@ class TrailGround:
 
     def build(self, p) -> None:
         self.body_labels = {}
+        self.visual_parts = []
         cat = self.catalogue
         textures = {name: self._texture(p, name, t.appearance) for name, t in cat.walkable.items()}
         textures.update({name: self._texture(p, name, s.appearance) for name, s in cat.scenery.items()})
         width = self.trail.width_m
         for seg in self.segments:
             self._build_segment(p, seg, width, textures[seg.terrain])
+            self._segment_parts(seg, width)
         self._build_edges(p, width, textures)
         self._build_obstacles(p, textures["rock"])
 
@@ -142,9 +196,25 @@ class TrailGround:
             col = p.createCollisionShape(pybullet.GEOM_BOX, halfExtents=half)
             vis = p.createVisualShape(pybullet.GEOM_BOX, halfExtents=half)
             x = ob.at_m + ob.size_m / 2
-            body = p.createMultiBody(0, col, vis, [x, ob.lateral_m, self.height_at(x) + ob.height_m / 2])
+            position = [x, ob.lateral_m, self.height_at(x) + ob.height_m / 2]
+            body = p.createMultiBody(0, col, vis, position)
             p.changeVisualShape(body, -1, textureUniqueId=texture, rgbaColor=[1, 1, 1, 1])
             self.body_labels[body] = rock
+            self.visual_parts.append(_box_part(f"obstacle{body}", {"shapeType": pybullet.GEOM_BOX, "halfExtents": half},
+                                               position, "rock", (1, 1, 1, 1), rock, half))
+
+    def _segment_parts(self, seg: SegmentGeometry, width: float) -> None:
+        """The segment's visible surface as chunks of CHUNK_M along x (the render scene keeps only
+        the chunks in view; the physics world has the whole segment as one mesh)."""
+        label = self.catalogue.label_id(seg.terrain)
+        nx = ground_quads_along(seg)
+        step = max(1, round(CHUNK_M / QUAD_M))
+        for first in range(0, nx, step):
+            mesh = ground_mesh(seg, width, quads=(first, min(first + step, nx)))
+            vertices = np.array(mesh["vertices"])
+            self.visual_parts.append(_part(f"ground{seg.index}_{first}", {"shapeType": pybullet.GEOM_MESH, **mesh},
+                                           (0.0, 0.0, 0.0), seg.terrain, (1, 1, 1, 1), label,
+                                           vertices.min(axis=0), vertices.max(axis=0)))
 
     def _build_segment(self, p, seg: SegmentGeometry, width: float, texture: int) -> None:
         terrain = self.catalogue.walkable[seg.terrain]
@@ -161,14 +231,12 @@ class TrailGround:
             heights += bumps * taper[:, None]
         # PyBullet centres a heightfield between its lowest and highest point
         mid = 0.5 * (heights.min() + heights.max())
-        shape = p.createCollisionShape(
-            pybullet.GEOM_HEIGHTFIELD,
-            meshScale=[GRID_M, GRID_M, 1.0],
-            heightfieldData=(heights - mid).T.ravel().tolist(),
-            numHeightfieldRows=nx,
-            numHeightfieldColumns=ny,
-        )
-        body = p.createMultiBody(0, shape, -1, [seg.x_start + (nx - 1) * GRID_M / 2, 0.0, seg.h_start + mid])
+        collision = {"shapeType": pybullet.GEOM_HEIGHTFIELD, "meshScale": [GRID_M, GRID_M, 1.0],
+                     "heightfieldData": (heights - mid).T.ravel().tolist(), "numHeightfieldRows": nx,
+                     "numHeightfieldColumns": ny}
+        shape = p.createCollisionShape(**collision)
+        position = [seg.x_start + (nx - 1) * GRID_M / 2, 0.0, seg.h_start + mid]
+        body = p.createMultiBody(0, shape, -1, position)
         c = terrain.contact
         dyn = {"lateralFriction": c.lateral_friction, "restitution": c.restitution}
         if c.stiffness_n_per_m is not None:
@@ -177,6 +245,11 @@ class TrailGround:
         p.changeVisualShape(body, -1, rgbaColor=[0, 0, 0, 0])  # the tiles below are what the camera sees
         label = self.catalogue.label_id(seg.terrain)
         self.body_labels[body] = label
+        # the invisible heightfield still casts into the renderer's shadow map
+        self.visual_parts.append(_part(f"heightfield{seg.index}", None, position, None, (0, 0, 0, 0), label,
+                                       [seg.x_start, -width / 2, seg.h_start + heights.min()],
+                                       [seg.x_start + (nx - 1) * GRID_M, width / 2, seg.h_start + heights.max()],
+                                       collision=collision))
         # textured visual surface: one mesh of 1 m quads on the nominal (sloped) surface, each quad
         # carrying the whole texture so it keeps a ~4 mm texel whatever the segment's size
         visual = p.createVisualShape(pybullet.GEOM_MESH, **ground_mesh(seg, width))
@@ -197,9 +270,12 @@ class TrailGround:
             xc = x0 + (k + 0.5) * TILE_M
             for side in (-1, 1):
                 height = self.height_at(xc) + HEDGE_HEIGHT_M / 2 - self.rng.uniform(0.0, 0.15)
-                body = p.createMultiBody(0, hedge_col, hedge_vis, [xc, side * (width / 2 + HEDGE_WIDTH_M / 2), height])
+                position = [xc, side * (width / 2 + HEDGE_WIDTH_M / 2), height]
+                body = p.createMultiBody(0, hedge_col, hedge_vis, position)
                 p.changeVisualShape(body, -1, textureUniqueId=textures["bush"], rgbaColor=[1, 1, 1, 1])
                 self.body_labels[body] = bush
+                self.visual_parts.append(_box_part("hedge", {"shapeType": pybullet.GEOM_BOX, "halfExtents": hedge_half},
+                                               position, "bush", (1, 1, 1, 1), bush, hedge_half))
         # trees behind the hedges and rocks on the trail's edge
         x = x0 + self.rng.uniform(2, 6)
         trunk_vis = p.createVisualShape(pybullet.GEOM_CYLINDER, radius=0.15, length=2.5)
@@ -214,6 +290,11 @@ class TrailGround:
             p.changeVisualShape(crown, -1, textureUniqueId=textures["bush"], rgbaColor=[0.6, 0.8, 0.6, 1])
             self.body_labels[trunk] = tree
             self.body_labels[crown] = tree
+            trunk_shape = {"shapeType": pybullet.GEOM_CYLINDER, "radius": 0.15, "length": 2.5}
+            self.visual_parts.append(_box_part("trunk", trunk_shape, [x, y, base + 1.25], "tree", (1, 1, 1, 1), tree,
+                                               [0.15, 0.15, 1.25]))
+            self.visual_parts.append(_box_part("crown", {"shapeType": pybullet.GEOM_SPHERE, "radius": 1.1},
+                                           [x, y, base + 2.9], "bush", (0.6, 0.8, 0.6, 1), tree, [1.1, 1.1, 1.1]))
             x += self.rng.uniform(4, 10)
         x = x0 + self.rng.uniform(1, 4)
         while x < x1:
@@ -222,19 +303,35 @@ class TrailGround:
             y = side * (width / 2 - size * 0.3)
             shape = p.createCollisionShape(pybullet.GEOM_SPHERE, radius=size)
             vis = p.createVisualShape(pybullet.GEOM_SPHERE, radius=size)
-            body = p.createMultiBody(0, shape, vis, [x, y, self.height_at(x) + size * 0.3])
+            position = [x, y, self.height_at(x) + size * 0.3]
+            body = p.createMultiBody(0, shape, vis, position)
             p.changeVisualShape(body, -1, textureUniqueId=textures["rock"], rgbaColor=[1, 1, 1, 1])
             self.body_labels[body] = rock
+            self.visual_parts.append(_box_part(f"rock{body}", {"shapeType": pybullet.GEOM_SPHERE, "radius": size},
+                                           position, "rock", (1, 1, 1, 1), rock, [size, size, size]))
             x += self.rng.uniform(3, 9)
 
     # --- forces on the feet --------------------------------------------------------------------
     def foot_forces(self, positions: np.ndarray, velocities: np.ndarray) -> np.ndarray:
+        """(n, 3) drag of the feet's segments' layers (``sim.terrain.layer_drag``, the same numbers),
+        for all feet at once: it runs every physics step."""
+        positions = np.asarray(positions, dtype=float)
         forces = np.zeros_like(positions)
-        heights = positions[:, 2] - FOOT_RADIUS_M - self.heights_at(positions[:, 0])
-        for leg in range(len(positions)):
-            layer = self._layers[self.segment_index(positions[leg, 0])]
-            if layer.height_m > 0 and heights[leg] < layer.height_m:
-                forces[leg] = layer_drag(heights[leg: leg + 1], velocities[leg: leg + 1], layer)[0]
+        x = positions[:, 0]
+        idx = np.clip(np.searchsorted(self._starts, x, side="right") - 1, 0, len(self.segments) - 1)
+        heights = positions[:, 2] - FOOT_RADIUS_M - (self._h_starts[idx] + (x - self._starts[idx]) * self._slopes[idx])
+        layer_height = self._layer_height[idx]
+        dragged = (layer_height > 0) & (heights < layer_height) & (self._layer_quadratic[idx] > 0)
+        if not dragged.any():
+            return forces
+        seg = idx[dragged]
+        moving = np.array(velocities, dtype=float)[dragged]
+        moving[~self._layer_vertical[seg], 2] = 0.0
+        speed = np.linalg.norm(moving, axis=1)
+        depth = np.clip((layer_height[dragged] - heights[dragged]) / layer_height[dragged], 0.0, 1.0)
+        magnitude = np.minimum(self._layer_quadratic[seg] * depth * speed**2, self._layer_max_force[seg])
+        direction = np.divide(moving, speed[:, None], out=np.zeros_like(moving), where=speed[:, None] > 1e-9)
+        forces[dragged] = -magnitude[:, None] * direction
         return forces
 
     def close(self) -> None:
