@@ -21,6 +21,9 @@ class Ground(Protocol):
     def foot_forces(self, positions: np.ndarray, velocities: np.ndarray) -> np.ndarray:
         """(4, 3) external forces on the feet (world frame) given their positions and velocities."""
 
+    def feet_may_drag(self, trunk_x: float) -> bool:
+        """Whether a foot of a trunk at ``trunk_x`` can be in a drag layer (else ``foot_forces`` is zero)."""
+
 
 class FlatGround:
     has_foot_forces = False
@@ -38,3 +41,6 @@ class FlatGround:
 
     def foot_forces(self, positions: np.ndarray, velocities: np.ndarray) -> np.ndarray:
         return np.zeros((len(positions), 3))
+
+    def feet_may_drag(self, trunk_x: float) -> bool:
+        return False

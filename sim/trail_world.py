@@ -32,6 +32,7 @@ END_PAD_M = 5.0
 HEDGE_WIDTH_M = 1.5
 HEDGE_HEIGHT_M = 0.5
 FOOT_RADIUS_M = 0.02
+FEET_REACH_M = 1.0  # no foot is farther than this from the trunk along the trail (the A1's are within 0.5 m)
 CHUNK_M = 2.0  # length of a ground visual chunk in the camera's render scene (a multiple of QUAD_M)
 AABB_MARGIN_M = 0.02  # render-scene bounding boxes are widened by this (float rounding in the renderer)
 
@@ -136,6 +137,9 @@ class TrailGround:
         self._slopes = np.array([s.slope for s in self.segments])
         self._layers = [self.catalogue.walkable[s.terrain].drag_layer for s in self.segments]
         self._layer_height = np.array([layer.height_m for layer in self._layers])
+        dragging = [s for s, layer in zip(self.segments, self._layers) if layer.height_m > 0]
+        self._drag_starts = np.array([s.x_start for s in dragging])
+        self._drag_ends = np.array([s.x_end for s in dragging])
         self._layer_quadratic = np.array([layer.quadratic for layer in self._layers])
         self._layer_max_force = np.array([layer.max_force_n for layer in self._layers])
         self._layer_vertical = np.array([layer.resists_vertical for layer in self._layers], dtype=bool)
@@ -312,6 +316,11 @@ class TrailGround:
             x += self.rng.uniform(3, 9)
 
     # --- forces on the feet --------------------------------------------------------------------
+    def feet_may_drag(self, trunk_x: float) -> bool:
+        """Whether a segment with a drag layer lies within FEET_REACH_M of the trunk along the trail."""
+        near = (self._drag_starts <= trunk_x + FEET_REACH_M) & (self._drag_ends >= trunk_x - FEET_REACH_M)
+        return bool(near.any())
+
     def foot_forces(self, positions: np.ndarray, velocities: np.ndarray) -> np.ndarray:
         """(n, 3) drag of the feet's segments' layers (``sim.terrain.layer_drag``, the same numbers),
         for all feet at once: it runs every physics step."""

@@ -143,7 +143,7 @@ class SimWorld:
                 pybullet.applyExternalForce(robot, -1, force, com, pybullet.WORLD_FRAME, physicsClientId=client)
             else:
                 self._external_force = None
-        if self.ground.has_foot_forces:
+        if self.ground.has_foot_forces and self.ground.feet_may_drag(float(self._snapshot().base_com_position[0])):
             states = pybullet.getLinkStates(robot, self.foot_ids, computeLinkVelocity=1, physicsClientId=client)
             positions = np.array([st[0] for st in states])
             velocities = np.array([st[6] for st in states])
