@@ -147,7 +147,7 @@ def rotation_z(angle: float) -> np.ndarray:
 
 
 def quaternion_to_rotation(quat_xyzw) -> np.ndarray:
-    x, y, z, w = (float(v) for v in quat_xyzw)
+    x, y, z, w = np.asarray(quat_xyzw, dtype=float).tolist()
     return np.array(
         [
             [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],

@@ -27,7 +27,7 @@ SPAWN_X_M = 0.3
 
 def lane_keeping_yaw_rate(y: float, yaw: float, speed: float, k_y: float = 0.8, k_yaw: float = 1.5) -> float:
     """Yaw-rate command steering back to the centre line y = 0, heading 0."""
-    return float(np.clip(-k_yaw * yaw - k_y * y * max(speed, 0.3), -0.8, 0.8))
+    return min(max(-k_yaw * yaw - k_y * y * max(speed, 0.3), -0.8), 0.8)
 
 
 @dataclasses.dataclass

@@ -10,6 +10,7 @@ linear); bumps taper to zero at segment joints so neighbouring bodies meet witho
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import tempfile
 from pathlib import Path
@@ -133,6 +134,7 @@ class TrailGround:
         self.texture_paths: dict[str, Path] = {}
         # per-segment arrays for the per-physics-step queries (foot drag)
         self._starts = np.array([s.x_start for s in self.segments])
+        self._start_list = self._starts.tolist()
         self._h_starts = np.array([s.h_start for s in self.segments])
         self._slopes = np.array([s.slope for s in self.segments])
         self._layers = [self.catalogue.walkable[s.terrain].drag_layer for s in self.segments]
@@ -159,10 +161,11 @@ class TrailGround:
         return out
 
     def segment_index(self, x: float) -> int:
-        return int(np.clip(np.searchsorted(self._starts, x, side="right") - 1, 0, len(self.segments) - 1))
+        return min(max(bisect.bisect_right(self._start_list, x) - 1, 0), len(self.segments) - 1)
 
     def height_at(self, x: float, y: float = 0.0) -> float:
-        return float(self.heights_at(np.asarray(x, dtype=float)))
+        seg = self.segments[self.segment_index(x)]
+        return seg.h_start + (x - seg.x_start) * seg.slope
 
     def heights_at(self, x: np.ndarray) -> np.ndarray:
         idx = np.clip(np.searchsorted(self._starts, x, side="right") - 1, 0, len(self.segments) - 1)
