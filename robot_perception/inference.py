@@ -2,7 +2,7 @@
 embedding out. Keeps the previous frame's labels as the next frame's prior (4th input channel).
 
 The checkpoint is verified (classes, input size, SHA-256) and, for the default ``onnx`` backend,
-exported to ONNX in memory and run with onnxruntime (the path that also serves deployments
+exported to ONNX (once per checkpoint: the export is cached, ``onnx_cache_dir``) and run with onnxruntime (the path that also serves deployments
 without PyTorch); ``tests/test_perception.py`` checks that both backends give the same output and
 ``bench/perception_fps.py`` measures both (on the 2-core CI machine they are about equal).
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import os
 import warnings
 from pathlib import Path
 
@@ -19,6 +20,25 @@ import torch
 
 from robot_perception.checkpoint import load_checkpoint
 from robot_perception.model import MAX_DEPTH_M, MIN_DEPTH_M, embedding_vector, network_input
+
+
+def onnx_cache_dir() -> Path:
+    """Where exported ONNX models are kept: $SEMLOCO_CACHE_DIR, else $XDG_CACHE_HOME or ~/.cache."""
+    if os.environ.get("SEMLOCO_CACHE_DIR"):
+        return Path(os.environ["SEMLOCO_CACHE_DIR"]) / "onnx"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "semantic_locomotion" / "onnx"
+
+
+def write_atomically(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` so that a reader sees the whole file or none; False if it cannot."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        partial.write_bytes(data)
+        partial.replace(path)
+        return True
+    except OSError:
+        return False
 
 
 class ImageError(ValueError):
@@ -69,6 +89,30 @@ class TerrainPerception:
     def _onnx_session(self, threads: int):
         import onnxruntime
 
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        path = onnx_cache_dir() / self._onnx_name()
+        try:
+            cached = path.read_bytes()
+        except OSError:
+            cached = None
+        if cached is not None:
+            try:
+                return onnxruntime.InferenceSession(cached, options, providers=["CPUExecutionProvider"])
+            except Exception:  # noqa: BLE001 - a damaged cache file: export again below
+                pass
+        data = self._export_onnx()
+        write_atomically(path, data)
+        return onnxruntime.InferenceSession(data, options, providers=["CPUExecutionProvider"])
+
+    def _onnx_name(self) -> str:
+        """The cache file of this network: checkpoint weights (SHA-256), input shape, opset, torch."""
+        channels = 4 if self.uses_prior else 3
+        return (f"terrain_net-{self.header['sha256'][:16]}-{channels}x{self.height}x{self.width}"
+                f"-opset17-torch{torch.__version__}.onnx")
+
+    def _export_onnx(self) -> bytes:
         channels = 4 if self.uses_prior else 3
         buffer = io.BytesIO()
         with warnings.catch_warnings():  # the TorchScript exporter announces its own deprecation
@@ -76,10 +120,7 @@ class TerrainPerception:
             torch.onnx.export(self.model, (torch.zeros(1, channels, self.height, self.width),), buffer,
                               input_names=["input"], output_names=["logits", "log_depth", "embedding"],
                               dynamo=False, opset_version=17)
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        return onnxruntime.InferenceSession(buffer.getvalue(), options, providers=["CPUExecutionProvider"])
+        return buffer.getvalue()
 
     def reset(self) -> None:
         """Forget the previous frame (the next frame is treated as the first)."""
