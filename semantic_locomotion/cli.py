@@ -57,6 +57,8 @@ def _dataset(args: argparse.Namespace) -> int:
     request = DatasetRequest(Path(args.out), args.trails, args.frames_per_trail, args.seed,
                              command="semloco " + " ".join(sys.argv[1:]), boulders=args.boulders,
                              burst_frames=args.burst_frames)
+    if args.ray:
+        from semantic_locomotion.sweep import make_dataset_on_ray as make_dataset
     try:
         with tqdm(total=args.trails * args.frames_per_trail, unit="frame", desc="dataset",
                   disable=args.quiet) as bar:
@@ -157,6 +159,8 @@ def _demonstrate(args: argparse.Namespace) -> int:
 
     from sim.demo_recording import record_demonstrations
 
+    if args.ray:
+        from semantic_locomotion.sweep import record_demonstrations_on_ray as record_demonstrations
     if args.minutes <= 0:
         print("semloco demonstrate: --minutes: must be positive", file=sys.stderr)
         return 2
@@ -252,6 +256,25 @@ def _melon(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from semantic_locomotion.sweep import SweepCommand, SweepFailed, SweepGrid, SweepInputError, print_page, \
+        sweep_and_report
+
+    grid = SweepGrid(tuple(args.trails), tuple(args.policies), tuple(args.seeds))
+    request = SweepCommand(grid, Path(args.out), "semloco " + " ".join(sys.argv[1:]), args.address, args.cpus,
+                           Path(args.plots) if args.plots else None, args.quiet)
+    try:
+        page = sweep_and_report(request)
+    except SweepInputError as exc:
+        print(f"semloco sweep: {exc}", file=sys.stderr)
+        return 2
+    except SweepFailed as exc:
+        print(f"semloco sweep: {exc}", file=sys.stderr)
+        return 1
+    print_page(page, request.out)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="semloco", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
@@ -286,6 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
                          "flicker on)")
     dataset.add_argument("--boulders", action="store_true",
                          help="put boulders beside the walking line and one closing each trail")
+    dataset.add_argument("--ray", action="store_true",
+                         help="drive the trails as Ray tasks (local Ray, or RAY_ADDRESS): the same files")
     dataset.add_argument("--quiet", action="store_true", help="no progress bar")
     dataset.set_defaults(func=_dataset)
 
@@ -318,11 +343,26 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("--quiet", action="store_true")
     graph.set_defaults(func=_graph)
 
+    sweep = sub.add_parser("sweep", help="a grid of trail traversals (trails x policies x seeds) as Ray tasks, "
+                           "resumable, with the merged trail-policies table")
+    sweep.add_argument("--trails", nargs="+", required=True, help="built-in trail names or YAML files")
+    sweep.add_argument("--policies", nargs="+", required=True, help="learned, oracle, fixed-slow, fixed-fast")
+    sweep.add_argument("--seeds", nargs="+", type=int, required=True)
+    sweep.add_argument("--out", default="out/sweep",
+                       help="folder: runs/<run id>.json (finished runs are skipped), trail_policies.json and .md")
+    sweep.add_argument("--address", help="Ray cluster to run on (default: RAY_ADDRESS, else a local Ray)")
+    sweep.add_argument("--cpus", type=int, help="CPUs of the local Ray (default: all)")
+    sweep.add_argument("--plots", help="folder for the speed plot of every learned and every seed-0 run")
+    sweep.add_argument("--quiet", action="store_true", help="no progress bar")
+    sweep.set_defaults(func=_sweep)
+
     demonstrate = sub.add_parser("demonstrate", help="record the scripted demonstrator driving random trails "
                                  "(rosbag2/MCAP bags)")
     demonstrate.add_argument("--out", required=True, help="folder of bags (resumes an interrupted run)")
     demonstrate.add_argument("--minutes", type=float, default=20.0, help="walking time to record (simulated)")
     demonstrate.add_argument("--seed", type=int, default=0)
+    demonstrate.add_argument("--ray", action="store_true",
+                             help="record the episodes as Ray tasks (local Ray, or RAY_ADDRESS): the same bags")
     demonstrate.add_argument("--quiet", action="store_true")
     demonstrate.set_defaults(func=_demonstrate)
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
@@ -34,7 +35,7 @@ from locomotion.commands import VelocityCommand
 from locomotion.controller import LocomotionController, load_controller_config
 from locomotion.gait import load_gait_presets
 from locomotion.robot_model import load_robot
-from sim.camera import IGNORE_LABEL, Camera, CameraConfig, load_camera_config
+from sim.camera import IGNORE_LABEL, Camera, CameraConfig, CameraFrame, load_camera_config
 from sim.terrain import load_terrain_catalogue
 from sim.trail import Trail, random_trail
 from sim.trail_walk import SPAWN_X_M, lane_keeping_yaw_rate
@@ -193,17 +194,82 @@ def drive_trail(trail: Trail, trail_seed: int, frames_wanted: int, camera_config
             "obstacles": [dataclasses.asdict(o) for o in trail.obstacles]}
 
 
-def make_dataset(request: DatasetRequest, progress=None) -> dict:
-    out = Path(request.out)
-    for sub in ("rgb", "depth", "labels"):
-        (out / sub).mkdir(parents=True, exist_ok=True)
-    if (out / "frames.jsonl").exists() and read_index(out):
-        raise FileExistsError(f"--out: {out} already holds a dataset; choose an empty folder")
+@dataclasses.dataclass(frozen=True)
+class TrailJob:
+    """One trail of a dataset: all a worker needs to drive it and capture its frames."""
+
+    index: int
+    seed: int
+    frames_wanted: int
+    burst_frames: int
+    boulders: bool
+
+    def trail(self) -> Trail:
+        trail = random_trail(self.seed, name=f"trail_{self.index:03d}")
+        return with_boulders(trail, self.seed) if self.boulders else trail
+
+
+@dataclasses.dataclass
+class CapturedTrail:
+    """A trail's summary and its frames held in memory, in capture order."""
+
+    summary: dict
+    frames: list[tuple[CameraFrame, dict]]
+
+
+# ``capture(jobs)`` yields each job's CapturedTrail in the jobs' order, wherever it drives them
+# (semantic_locomotion.sweep.shard_dataset_trails: Ray tasks)
+TrailCapture = Callable[[list[TrailJob]], Iterator[CapturedTrail]]
+
+
+def drive_job(job: TrailJob, camera_config: CameraConfig, on_frame) -> dict:
+    return drive_trail(job.trail(), job.seed, job.frames_wanted, camera_config, np.random.default_rng(job.seed),
+                       on_frame, job.burst_frames)
+
+
+def capture_trail(job: TrailJob) -> CapturedTrail:
+    """Drive ``job``'s trail and keep its frames (the unit of work of a sharded dataset)."""
+    frames: list[tuple[CameraFrame, dict]] = []
+    summary = drive_job(job, load_camera_config(), lambda frame, meta: frames.append((frame, meta)))
+    return CapturedTrail(summary, frames)
+
+
+class DatasetWriter:
+    """Writes frames in order (files first, then the index line) and rewrites the card per trail."""
+
+    def __init__(self, out: Path, card: dict, class_names: tuple[str, ...], progress=None):
+        self.out, self.card, self.class_names, self.progress = out, card, class_names, progress
+        self.counts = np.zeros(256, dtype=np.int64)
+        self.frame_index = 0
+        self.started = time.perf_counter()
+        self.index_file = open(out / "frames.jsonl", "a")
+
+    def add_frame(self, frame: CameraFrame, meta: dict) -> None:
+        record = write_frame(self.out, self.frame_index, frame, meta)
+        self.index_file.write(json.dumps(record) + "\n")
+        self.index_file.flush()
+        self.counts[:] += np.bincount(frame.labels.ravel(), minlength=256)
+        self.frame_index += 1
+        if self.progress is not None:
+            self.progress(1)
+
+    def finish_trail(self, summary: dict, last: bool) -> None:
+        card = self.card
+        card["trails"].append(summary)
+        card["frames"] = self.frame_index
+        card["pixel_counts"] = {name: int(self.counts[i]) for i, name in enumerate(self.class_names)}
+        card["pixel_counts"]["ignore"] = int(self.counts[IGNORE_LABEL])
+        card["complete"] = last
+        card["wall_time_s"] = round(time.perf_counter() - self.started, 1)
+        _atomic_write(self.out / "dataset.json", lambda p: p.write_text(json.dumps(card, indent=2) + "\n"))
+
+    def close(self) -> None:
+        self.index_file.close()
+
+
+def dataset_card(request: DatasetRequest, trail_seeds: list[int], camera_config: CameraConfig) -> dict:
     catalogue = load_terrain_catalogue()
-    camera_config = load_camera_config()
-    rng = np.random.default_rng(request.seed)
-    trail_seeds = [int(s) for s in rng.integers(0, 2**31 - 1, request.trails)]
-    card = {
+    return {
         "format": "semantic_locomotion synthetic dataset v1 (see sim/dataset.py)",
         "command": request.command, "seed": request.seed, "trail_seeds": trail_seeds,
         "boulders": request.boulders, "burst_frames": request.burst_frames,
@@ -216,35 +282,33 @@ def make_dataset(request: DatasetRequest, progress=None) -> dict:
         "trails": [], "frames": 0, "pixel_counts": {name: 0 for name in catalogue.class_names},
         "complete": False,
     }
-    counts = np.zeros(256, dtype=np.int64)
-    index_file = open(out / "frames.jsonl", "a")
-    started = time.perf_counter()
+
+
+def make_dataset(request: DatasetRequest, progress=None, capture: TrailCapture | None = None) -> dict:
+    """Drive ``request.trails`` generated trails and write their frames. Without ``capture`` each
+    trail is driven here and each frame written as it is captured; with it, the trails are driven
+    where ``capture`` runs them and written here in trail order, to the same files."""
+    out = Path(request.out)
+    for sub in ("rgb", "depth", "labels"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    if (out / "frames.jsonl").exists() and read_index(out):
+        raise FileExistsError(f"--out: {out} already holds a dataset; choose an empty folder")
+    camera_config = load_camera_config()
+    rng = np.random.default_rng(request.seed)
+    trail_seeds = [int(s) for s in rng.integers(0, 2**31 - 1, request.trails)]
+    jobs = [TrailJob(t, seed, request.frames_per_trail, request.burst_frames, request.boulders)
+            for t, seed in enumerate(trail_seeds)]
+    card = dataset_card(request, trail_seeds, camera_config)
+    writer = DatasetWriter(out, card, load_terrain_catalogue().class_names, progress)
     try:
-        frame_index = 0
-        for t, trail_seed in enumerate(trail_seeds):
-            trail = random_trail(trail_seed, name=f"trail_{t:03d}")
-            if request.boulders:
-                trail = with_boulders(trail, trail_seed)
-
-            def on_frame(frame, meta):
-                nonlocal frame_index
-                record = write_frame(out, frame_index, frame, meta)
-                index_file.write(json.dumps(record) + "\n")
-                index_file.flush()
-                counts[:] += np.bincount(frame.labels.ravel(), minlength=256)
-                frame_index += 1
-                if progress is not None:
-                    progress(1)
-
-            summary = drive_trail(trail, trail_seed, request.frames_per_trail, camera_config,
-                                  np.random.default_rng(trail_seed), on_frame, request.burst_frames)
-            card["trails"].append(summary)
-            card["frames"] = frame_index
-            card["pixel_counts"] = {name: int(counts[i]) for i, name in enumerate(catalogue.class_names)}
-            card["pixel_counts"]["ignore"] = int(counts[IGNORE_LABEL])
-            card["complete"] = t == len(trail_seeds) - 1
-            card["wall_time_s"] = round(time.perf_counter() - started, 1)
-            _atomic_write(out / "dataset.json", lambda p: p.write_text(json.dumps(card, indent=2) + "\n"))
+        if capture is None:
+            for job in jobs:
+                writer.finish_trail(drive_job(job, camera_config, writer.add_frame), job.index == len(jobs) - 1)
+        else:
+            for job, captured in zip(jobs, capture(jobs)):
+                for frame, meta in captured.frames:
+                    writer.add_frame(frame, meta)
+                writer.finish_trail(captured.summary, job.index == len(jobs) - 1)
     finally:
-        index_file.close()
+        writer.close()
     return card

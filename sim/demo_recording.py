@@ -19,9 +19,13 @@ Timestamps are simulation time (the bag starts near t = 0, as a use_sim_time rec
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import itertools
 import json
+import shutil
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -160,9 +164,49 @@ def record_episode(trail: Trail, bag_path: Path, seed: int, config: Demonstrator
                          bool(not fell and end_x >= trail.length_m), fell)
 
 
-def record_demonstrations(out: Path, minutes: float, seed: int = 0, progress=None) -> dict:
+@dataclasses.dataclass(frozen=True)
+class EpisodeJob:
+    """One demonstration episode: its bag folder's name and its seed (trail, noise, lighting)."""
+
+    name: str
+    seed: int
+    max_walk_s: float | None = None  # default: the trail at 0.25 m/s plus 30 s
+
+
+def episode_jobs(out: Path, seed: int, done: set[str], max_walk_s: float | None = None) -> Iterator[EpisodeJob]:
+    """The episodes of a set, in order, endless, leaving out those whose bag is already in the card."""
+    for episode in itertools.count():
+        name = f"episode_{seed:02d}_{episode:03d}"
+        if str(out / name) not in done:
+            yield EpisodeJob(name, 1000 * seed + episode + 1, max_walk_s)
+
+
+def record_job(job: EpisodeJob, bag_path: Path) -> EpisodeResult:
+    """Record ``job`` at ``bag_path`` (a half-written bag there, from an interrupted run, is replaced)."""
+    if bag_path.exists():
+        shutil.rmtree(bag_path)
+    return record_episode(demo_trail(job.seed), bag_path, seed=job.seed, max_walk_s=job.max_walk_s)
+
+
+def record_here(out: Path, jobs: Iterator[EpisodeJob]) -> Iterator[EpisodeResult]:
+    for job in jobs:
+        yield record_job(job, out / job.name)
+
+
+# ``recorder(out, jobs)`` yields each job's result in the jobs' order with its bag in ``out``, taking
+# jobs only as results are taken (semantic_locomotion.sweep.ShippedEpisodeRecorder: Ray tasks)
+EpisodeRecorder = Callable[[Path, Iterator[EpisodeJob]], Iterator[EpisodeResult]]
+
+
+def walking_s(card: dict) -> float:
+    return sum(e["walking_time_s"] for e in card["episodes"])
+
+
+def record_demonstrations(out: Path, minutes: float, seed: int = 0, progress=None,
+                          recorder: EpisodeRecorder = record_here, max_walk_s: float | None = None) -> dict:
     """Episodes on fresh random trails until ``minutes`` of walking are recorded; writes
-    ``out/demonstrations.json`` (the card of the set) and returns it."""
+    ``out/demonstrations.json`` (the card of the set) and returns it. ``recorder`` records the
+    episodes (default: one after another in this process); ``max_walk_s`` caps each episode."""
     out.mkdir(parents=True, exist_ok=True)
     card_path = out / "demonstrations.json"
     card = json.loads(card_path.read_text()) if card_path.is_file() else {"episodes": []}
@@ -170,23 +214,16 @@ def record_demonstrations(out: Path, minutes: float, seed: int = 0, progress=Non
                  "demonstrator": dataclasses.asdict(load_demonstrator_config())})
     done = {e["bag"] for e in card["episodes"]}
     wall0 = time.perf_counter()
-    episode = 0
-    while sum(e["walking_time_s"] for e in card["episodes"]) < minutes * 60.0:
-        name = f"episode_{seed:02d}_{episode:03d}"
-        bag_path = out / name
-        episode += 1
-        if str(bag_path) in done:
-            continue
-        if bag_path.exists():  # a half-written episode from an interrupted run: record it again
-            import shutil
-
-            shutil.rmtree(bag_path)
-        result = record_episode(demo_trail(1000 * seed + episode), bag_path, seed=1000 * seed + episode)
-        card["episodes"].append(dataclasses.asdict(result))
-        card["walking_minutes"] = sum(e["walking_time_s"] for e in card["episodes"]) / 60.0
-        card_path.write_text(json.dumps(card, indent=2))
-        if progress is not None:
-            progress(result)
+    if walking_s(card) < minutes * 60.0:
+        with contextlib.closing(recorder(out, episode_jobs(out, seed, done, max_walk_s))) as results:
+            for result in results:
+                card["episodes"].append(dataclasses.asdict(result))
+                card["walking_minutes"] = walking_s(card) / 60.0
+                card_path.write_text(json.dumps(card, indent=2))
+                if progress is not None:
+                    progress(result)
+                if walking_s(card) >= minutes * 60.0:
+                    break
     card["wall_minutes_last_run"] = (time.perf_counter() - wall0) / 60.0
     card_path.write_text(json.dumps(card, indent=2))
     return card

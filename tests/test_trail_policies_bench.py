@@ -1,10 +1,6 @@
-"""The acceptance checks `bench/trail_policies.py` prints for issue 6, on hand-made reports."""
+"""The acceptance checks `bench/trail_policies.py` and `semloco sweep` print for issue 6, on hand-made reports."""
 
-import sys
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
-from trail_policies import acceptance, merge_runs
+from semantic_locomotion.trail_table import acceptance, merge_runs
 
 PREFERENCES = {"asphalt": 1.4, "deep_grass": 0.5}
 

@@ -1,0 +1,191 @@
+"""`semloco sweep` on a real local Ray: a killed sweep resumes without redoing finished runs, and its
+merged table is the one the same runs give when walked one by one; bad input is refused."""
+
+import json
+from dataclasses import replace as dataclass_replace
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from semantic_locomotion.sweep import RunSpec, SweepGrid, read_run
+from semantic_locomotion.trail_table import POLICY_ORDER, REPORT_JSON, REPORT_PAGE, demonstrator_preferences, table
+from sim.trail import load_trail
+from sim.trail_run import POLICIES, TrailRunRequest, run_trail
+
+GRID = ("--trails", "short", "--policies", "fixed-slow", "oracle", "--seeds", "0")
+SPECS = SweepGrid(("short",), ("fixed-slow", "oracle"), (0,)).runs()
+RUN_TIMEOUT_S = 240
+
+
+def sweep_command(out: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "semantic_locomotion.cli", "sweep", *GRID, "--out", str(out), "--quiet", *extra]
+
+
+def finished_runs(runs_dir: Path) -> list[Path]:
+    return sorted(p for p in runs_dir.glob("*.json"))
+
+
+def kill_after_first_run(out: Path) -> Path:
+    """Start the sweep on one CPU, SIGKILL it (and the Ray processes it started) as soon as the first
+    run's file appears; return that file."""
+    proc = subprocess.Popen(sweep_command(out, "--cpus", "1"), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    try:
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while time.monotonic() < deadline and not finished_runs(out / "runs") and proc.poll() is None:
+            time.sleep(0.1)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        _, err = proc.communicate()
+    assert proc.returncode == -signal.SIGKILL, f"the sweep ended before it was killed: {err.decode()[-2000:]}"
+    files = finished_runs(out / "runs")
+    assert len(files) == 1, files
+    return files[0]
+
+
+@pytest.fixture(scope="module")
+def resumed_sweep(tmp_path_factory):
+    """A sweep killed after its first run, then started again to the end."""
+    out = tmp_path_factory.mktemp("sweep")
+    started = time.perf_counter()
+    first = kill_after_first_run(out)
+    before = first.stat()
+    restart = subprocess.run(sweep_command(out, "--cpus", "2"), capture_output=True, text=True,
+                             timeout=RUN_TIMEOUT_S)
+    return {"out": out, "first": first, "before": before, "restart": restart,
+            "wall_s": time.perf_counter() - started}
+
+
+def test_a_killed_sweep_restarts_without_redoing_finished_runs(resumed_sweep):
+    out, first, restart = resumed_sweep["out"], resumed_sweep["first"], resumed_sweep["restart"]
+    assert restart.returncode == 0, restart.stderr[-2000:]
+    after = first.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (resumed_sweep["before"].st_ino, resumed_sweep["before"].st_mtime_ns)
+    assert "1 of 2 runs already finished" in restart.stderr
+    ran = [line.split(":")[0] for line in restart.stdout.splitlines() if line.startswith("short__")]
+    assert ran == [s.run_id for s in SPECS if f"{s.run_id}.json" != first.name]
+    assert {p.name for p in finished_runs(out / "runs")} == {f"{s.run_id}.json" for s in SPECS}
+    assert all(read_run(out / "runs", s) is not None for s in SPECS)
+    assert not list((out / "runs").glob("*.tmp"))
+    print(f"kill + restart wall time {resumed_sweep['wall_s']:.1f} s")
+
+
+def test_merged_table_equals_the_runs_walked_one_by_one(resumed_sweep):
+    out = resumed_sweep["out"]
+    merged = json.loads((out / REPORT_JSON).read_text())
+    assert [(r["trail"], r["policy"], r["seed"]) for r in merged["reports"]] == [
+        (s.trail, s.policy, s.seed) for s in SPECS]
+    one_by_one = [run_trail(TrailRunRequest(load_trail(s.trail), s.policy, s.seed))[0] for s in SPECS]
+    expected = table(one_by_one, demonstrator_preferences())
+    assert table(merged["reports"], demonstrator_preferences()) == expected
+    assert expected in (out / REPORT_PAGE).read_text()
+    assert "| short | fixed-slow | 1/1 | 0 |" in expected and "| short | oracle | 1/1 | 0 |" in expected
+    for sweep_report, direct in zip(merged["reports"], one_by_one):
+        assert sweep_report["distance_m"] == pytest.approx(direct["distance_m"], abs=1e-9)
+        assert sweep_report["per_terrain"] == json.loads(json.dumps(direct["per_terrain"]))
+
+
+@pytest.mark.parametrize("args, field", [
+    (["--trails", "nowhere", "--policies", "oracle", "--seeds", "0"], "--trails"),
+    (["--trails", "short", "--policies", "fastest", "--seeds", "0"], "--policies"),
+    (["--trails", "short", "--policies", "oracle", "--seeds", "-1"], "--seeds"),
+    (["--trails", "short", "--policies", "oracle", "--seeds", "0", "--address", "127.0.0.1:1"], "--address"),
+])
+def test_bad_input_names_the_field_exits_2_and_writes_nothing(tmp_path, args, field):
+    out = tmp_path / "sweep"
+    result = subprocess.run([sys.executable, "-m", "semantic_locomotion.cli", "sweep", *args, "--out", str(out)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"semloco sweep: {field}: "), result.stderr
+    assert not out.exists()
+
+
+def test_run_ids_are_stable_and_cover_the_grid():
+    runs = SweepGrid(("short", "demo"), ("learned", "fixed-slow"), (0, 1)).runs()
+    assert len(runs) == 8 and len({r.run_id for r in runs}) == 8
+    assert RunSpec("demo", "learned", 0).run_id == "demo__learned__seed0"
+
+
+def test_the_sweep_knows_the_policies_run_trail_knows():
+    assert POLICY_ORDER == POLICIES
+
+
+def folder_bytes(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def card_without_timing(path: Path, timing_keys: tuple[str, ...]) -> dict:
+    card = json.loads(path.read_text())
+    return {k: v for k, v in card.items() if k not in timing_keys}
+
+
+def test_a_dataset_made_on_ray_is_the_one_made_in_process(tmp_path):
+    from semantic_locomotion.sweep import make_dataset_on_ray
+    from sim.dataset import DatasetRequest, make_dataset
+
+    request = DatasetRequest(tmp_path / "here", trails=3, frames_per_trail=3, seed=5, burst_frames=3)
+    here = make_dataset(request)
+    on_ray = make_dataset_on_ray(dataclass_replace(request, out=tmp_path / "ray"))
+    assert here["frames"] == on_ray["frames"] == 9 and len(on_ray["trails"]) == 3 and on_ray["complete"]
+    files_here, files_ray = folder_bytes(tmp_path / "here"), folder_bytes(tmp_path / "ray")
+    assert files_here.keys() == files_ray.keys() and len(files_here) == 2 + 3 * 9
+    different = [name for name in files_here if name != "dataset.json" and files_here[name] != files_ray[name]]
+    assert not different
+    assert (card_without_timing(tmp_path / "here" / "dataset.json", ("wall_time_s",))
+            == card_without_timing(tmp_path / "ray" / "dataset.json", ("wall_time_s",)))
+
+
+def bag_messages(bag: Path) -> list[tuple[str, int, object]]:
+    """Topic, time and decoded message of each message (decoded: the CDR padding bytes rclpy writes
+    are not initialised, so equal messages need not serialise to equal bytes)."""
+    import importlib
+
+    from rclpy.serialization import deserialize_message
+
+    from semantic_locomotion.bag import read_bag
+
+    def decode(m):
+        package, _, name = m.type_name.split("/")
+        return deserialize_message(m.data, getattr(importlib.import_module(f"{package}.msg"), name))
+
+    return [(m.topic, m.time_ns, decode(m)) for m in read_bag(bag)]
+
+
+def test_demonstrations_recorded_on_ray_are_the_ones_recorded_in_process(tmp_path):
+    from semantic_locomotion.sweep import record_demonstrations_on_ray
+    from sim.demo_recording import record_demonstrations
+
+    # 3 s episodes until 7 s of walking: three episodes, the Ray run starts a fourth it must not keep
+    here = record_demonstrations(tmp_path / "here", 7 / 60, seed=2, max_walk_s=3.0)
+    on_ray = record_demonstrations_on_ray(tmp_path / "ray", 7 / 60, seed=2, max_walk_s=3.0)
+    names = [Path(e["bag"]).name for e in here["episodes"]]
+    assert names == ["episode_02_000", "episode_02_001", "episode_02_002"]
+    assert [Path(e["bag"]).name for e in on_ray["episodes"]] == names
+    assert sorted(p.name for p in (tmp_path / "ray").iterdir()) == sorted([*names, "demonstrations.json"])
+    for name in names:
+        assert bag_messages(tmp_path / "here" / name) == bag_messages(tmp_path / "ray" / name)
+    strip = lambda card: [{k: v for k, v in e.items() if k != "bag"} for e in card["episodes"]]
+    assert strip(here) == strip(on_ray)
+    timing = ("wall_minutes_last_run",)
+    assert ({k: v for k, v in here.items() if k not in timing + ("episodes",)}
+            == {k: v for k, v in on_ray.items() if k not in timing + ("episodes",)})
+
+
+def test_commands_without_ray_do_not_import_it(tmp_path):
+    script = f"""
+import sys
+from semantic_locomotion.cli import main
+assert main(["dataset", "--out", {str(tmp_path / "ds")!r}, "--trails", "1", "--frames-per-trail", "1",
+             "--quiet"]) == 0
+import semantic_locomotion.trail_table, sim.demo_recording, sim.trail_run
+print("ray" in sys.modules)
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "False"
