@@ -77,7 +77,7 @@ class CommandFilter:
 
     def update(self, dt: float) -> VelocityCommand:
         lim = self.limits
-        if not np.array_equal(self.current, self.target):
+        if self.current.tolist() != self.target.tolist():
             step = np.array([lim.max_linear_accel_mps2, lim.max_linear_accel_mps2, lim.max_yaw_accel_radps2]) * dt
             self.current = self.current + np.minimum(np.maximum(self.target - self.current, -step), step)
         forward, lateral, yaw_rate = self.current.tolist()

@@ -6,6 +6,7 @@ import dataclasses
 import math
 
 import numpy as np
+from numba import njit
 
 
 @dataclasses.dataclass
@@ -25,20 +26,19 @@ class SensorReadings:
     foot_contact: np.ndarray  # (4,) bool
 
     def all_finite(self) -> bool:
-        # the sum of finite values is finite; a NaN or an infinity anywhere makes it NaN or infinite
-        total = (float(self.joint_positions.sum()) + float(self.joint_velocities.sum())
-                 + float(np.sum(self.imu_orientation_xyzw)) + float(np.sum(self.imu_angular_velocity))
-                 + float(np.sum(self.imu_linear_acceleration)))
-        if math.isfinite(total) and math.isfinite(self.time_s):
-            return True
-        return bool(  # overflow of a sum of finite values: check element by element
-            np.isfinite(self.time_s)
-            and np.all(np.isfinite(self.joint_positions))
-            and np.all(np.isfinite(self.joint_velocities))
-            and np.all(np.isfinite(self.imu_orientation_xyzw))
-            and np.all(np.isfinite(self.imu_angular_velocity))
-            and np.all(np.isfinite(self.imu_linear_acceleration))
-        )
+        return math.isfinite(self.time_s) and bool(all_finite(
+            np.asarray(self.joint_positions, dtype=float), np.asarray(self.joint_velocities, dtype=float),
+            np.asarray(self.imu_orientation_xyzw, dtype=float), np.asarray(self.imu_angular_velocity, dtype=float),
+            np.asarray(self.imu_linear_acceleration, dtype=float)))
+
+
+@njit(cache=True)
+def all_finite(*arrays) -> bool:
+    for array in arrays:
+        for value in array.flat:
+            if not math.isfinite(value):
+                return False
+    return True
 
 
 @dataclasses.dataclass

@@ -61,20 +61,24 @@ def estimated_state(rotation, position, linear_velocity, angular_velocity_body, 
 
 @njit(cache=True)
 def leg_odometry(rotation: np.ndarray, angular_velocity_body: np.ndarray, feet: np.ndarray,
-                 foot_velocities: np.ndarray, planted: np.ndarray, foot_radius: float) -> tuple[np.ndarray, float]:
-    """Trunk velocity (world) and height seen by the planted feet (at least one): the mean over
-    them of -R (J dq + w x p_foot) and of -(R p_foot)_z + foot radius."""
+                 foot_velocities: np.ndarray, stance: np.ndarray, contact: np.ndarray,
+                 foot_radius: float) -> tuple[np.ndarray, float, int]:
+    """Trunk velocity (world) and height seen by the planted feet (scheduled in stance and sensing
+    contact), and how many there are: the mean over them of -R (J dq + w x p_foot) and of
+    -(R p_foot)_z + foot radius (zeros when none is planted)."""
     relative = np.zeros(3)  # sum of J dq + w x p over the planted feet, trunk frame
     foot_sum = np.zeros(3)
     n = 0
     for leg in range(feet.shape[0]):
-        if planted[leg]:
+        if stance[leg] and contact[leg]:
             relative += foot_velocities[leg] + np.cross(angular_velocity_body, feet[leg])
             foot_sum += feet[leg]
             n += 1
+    if n == 0:
+        return np.zeros(3), 0.0, 0
     velocity = -(rotation @ (relative / n))
     height = -(rotation[2] @ (foot_sum / n)) + foot_radius
-    return velocity, height
+    return velocity, height, n
 
 
 def scalar_kalman_update(mean: float, var: float, measured: float, noise_var: float) -> tuple[float, float]:
@@ -93,9 +97,25 @@ class KalmanStateEstimator:
         self.reset()
 
     def reset(self) -> None:
-        self.x = np.array([0.0, 0.0, 0.0, self.config.initial_height_m])
-        self.P = np.diag([0.1, 0.1, 0.1, 0.05])
-        self.position_xy = np.zeros(2)
+        self._mean = (0.0, 0.0, 0.0, self.config.initial_height_m)  # vx, vy, vz, z
+        self._cov = (0.1, 0.1, 0.1, 0.0, 0.05)  # var vx, var vy, and the (vz, z) block: a, b, c
+        self._xy = (0.0, 0.0)
+
+    @property
+    def x(self) -> np.ndarray:
+        """The state mean [vx, vy, vz, z]."""
+        return np.array(self._mean)
+
+    @property
+    def P(self) -> np.ndarray:  # noqa: N802 - the filter's usual name
+        """The state covariance (4 x 4)."""
+        pvx, pvy, a, b, c = self._cov
+        return np.array([[pvx, 0.0, 0.0, 0.0], [0.0, pvy, 0.0, 0.0], [0.0, 0.0, a, b], [0.0, 0.0, b, c]])
+
+    @property
+    def position_xy(self) -> np.ndarray:
+        """Horizontal odometry, the integral of the estimated velocity."""
+        return np.array(self._xy)
 
     def update(
         self,
@@ -108,9 +128,8 @@ class KalmanStateEstimator:
         rot = kin.quaternion_to_rotation(sensors.imu_orientation_xyzw)
         omega_b = np.asarray(sensors.imu_angular_velocity, dtype=float)
         kinematics = leg_kinematics(self.robot, sensors)
-        vx, vy, vz, z = self.x.tolist()
-        p = self.P
-        pvx, pvy, a, b, c = float(p[0, 0]), float(p[1, 1]), float(p[2, 2]), float(p[2, 3]), float(p[3, 3])
+        vx, vy, vz, z = self._mean
+        pvx, pvy, a, b, c = self._cov
 
         # predict: v += (R a_imu + g) dt, z += vz dt; P = F P F^T + Q with F = I + dt e_z e_vz^T
         ax, ay, az = (rot @ sensors.imu_linear_acceleration + GRAVITY_VECTOR).tolist()
@@ -121,11 +140,9 @@ class KalmanStateEstimator:
         a, b, c = a + q_v, a * dt + b, a * dt * dt + 2.0 * b * dt + c + (cfg.height_process_noise_mps * dt) ** 2
 
         # measure with the feet that are both scheduled and sensed in stance
-        planted = np.asarray(stance, dtype=bool) & np.asarray(sensors.foot_contact, dtype=bool)
-        n = int(planted.sum())
+        v_meas, z_meas, n = leg_odometry(rot, omega_b, kinematics[0], kinematics[2], np.asarray(stance, dtype=bool),
+                                         np.asarray(sensors.foot_contact, dtype=bool), self.robot.foot_radius_m)
         if n > 0:
-            v_meas, z_meas = leg_odometry(rot, omega_b, kinematics[0], kinematics[2], planted,
-                                          self.robot.foot_radius_m)
             r_v, r_z = cfg.leg_velocity_noise_mps**2 / n, cfg.height_noise_m**2
             vx, pvx = scalar_kalman_update(vx, pvx, float(v_meas[0]), r_v)
             vy, pvy = scalar_kalman_update(vy, pvy, float(v_meas[1]), r_v)
@@ -138,11 +155,11 @@ class KalmanStateEstimator:
             e_vz, e_z = float(v_meas[2]) - vz, z_meas - z
             vz, z = vz + k00 * e_vz + k01 * e_z, z + k10 * e_vz + k11 * e_z
             a, b, c = (1.0 - k00) * a - k01 * b, (1.0 - k00) * b - k01 * c, -k10 * b + (1.0 - k11) * c
-        self.x = np.array([vx, vy, vz, z])
-        self.P = np.array([[pvx, 0.0, 0.0, 0.0], [0.0, pvy, 0.0, 0.0], [0.0, 0.0, a, b], [0.0, 0.0, b, c]])
-        self.position_xy += self.x[:2] * dt
-        position = np.array([self.position_xy[0], self.position_xy[1], z])
-        return estimated_state(rot, position, self.x[:3].copy(), omega_b, kinematics)
+        self._mean, self._cov = (vx, vy, vz, z), (pvx, pvy, a, b, c)
+        x, y = self._xy
+        self._xy = (x + vx * dt, y + vy * dt)
+        return estimated_state(rot, np.array([self._xy[0], self._xy[1], z]), np.array([vx, vy, vz]), omega_b,
+                               kinematics)
 
 
 class GroundTruthEstimator:

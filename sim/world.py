@@ -56,6 +56,8 @@ class SimWorld:
         self.ground = ground or FlatGround(self.config.ground_lateral_friction)
         self.spawn_xy = spawn_xy
         self.rng = np.random.default_rng(seed)
+        self.noise = SensorNoise(self.rng, self.config.gyro_noise_std_radps, self.config.accelerometer_noise_std_mps2,
+                                 self.config.joint_velocity_noise_std_radps)
         self.dt = 1.0 / self.config.physics_rate_hz
         mode = pybullet.GUI if self.config.gui else pybullet.DIRECT
         self.client = pybullet.connect(mode)
@@ -184,19 +186,15 @@ class SimWorld:
                            truth.angular_velocity.copy())
 
     def sensors(self) -> SensorReadings:
-        cfg, snap = self.config, self._snapshot()
+        snap = self._snapshot()
         rot_t = snap.base_rotation.T
         accel_world = (snap.base_linear_velocity - self._prev_velocity) / self.dt
         accel_world[2] += 9.81
         gyro = rot_t @ snap.base_angular_velocity
         accel = rot_t @ accel_world
         dq = snap.joint_velocities.copy()
-        if cfg.gyro_noise_std_radps > 0:
-            gyro = gyro + self.rng.normal(0.0, cfg.gyro_noise_std_radps, 3)
-        if cfg.accelerometer_noise_std_mps2 > 0:
-            accel = accel + self.rng.normal(0.0, cfg.accelerometer_noise_std_mps2, 3)
-        if cfg.joint_velocity_noise_std_radps > 0:
-            dq = dq + self.rng.normal(0.0, cfg.joint_velocity_noise_std_radps, 12)
+        if self.noise.active:
+            gyro, accel, dq = self.noise.add(gyro, accel, dq)
         return SensorReadings(
             time_s=self.time_s,
             joint_positions=snap.joint_positions.copy(),
@@ -206,6 +204,43 @@ class SimWorld:
             imu_linear_acceleration=accel,
             foot_contact=self.foot_contacts(),
         )
+
+
+class SensorNoise:
+    """White Gaussian noise on the gyro (3), accelerometer (3) and joint velocities (12), drawn from
+    ``rng`` in blocks of many readings. A reading takes the same numbers, in the same order, as
+    drawing its gyro, accelerometer and joint-velocity noise one call at a time would: a generator's
+    normals are a stream, and a block is that stream cut into rows."""
+
+    BLOCK = 512
+
+    def __init__(self, rng: np.random.Generator, gyro_std: float, accel_std: float, joint_velocity_std: float):
+        self.rng = rng
+        parts = [(name, size, std) for name, size, std in
+                 (("gyro", 3, gyro_std), ("accel", 3, accel_std), ("dq", 12, joint_velocity_std)) if std > 0]
+        self.slices, start = {}, 0
+        for name, size, _ in parts:
+            self.slices[name] = slice(start, start + size)
+            start += size
+        self.row_size = start
+        self.scale = np.concatenate([np.full(size, std) for _, size, std in parts]) if parts else np.zeros(0)
+        self.active = start > 0
+        self._block, self._row = np.zeros((0, start)), 0
+
+    def add(self, gyro: np.ndarray, accel: np.ndarray, dq: np.ndarray):
+        if self._row == len(self._block):
+            self._block = self.rng.standard_normal((self.BLOCK, self.row_size)) * self.scale
+            self._row = 0
+        row = self._block[self._row]
+        self._row += 1
+        s = self.slices
+        if "gyro" in s:
+            gyro = gyro + row[s["gyro"]]
+        if "accel" in s:
+            accel = accel + row[s["accel"]]
+        if "dq" in s:
+            dq = dq + row[s["dq"]]
+        return gyro, accel, dq
 
 
 @dataclasses.dataclass
