@@ -30,6 +30,7 @@ import scipy.sparse as sp
 from locomotion.kinematics import rotation_z, skew
 
 STATE_DIM = 13
+OSQP_INFINITY = float(osqp.constant("OSQP_INFTY"))  # OSQP treats bounds beyond this as infinite
 FORCE_DIM = 12
 GRAVITY = -9.81
 STATE_NAMES = ("roll", "pitch", "yaw", "px", "py", "pz", "wx", "wy", "wz", "vx", "vy", "vz", "g")
@@ -291,7 +292,7 @@ class ConvexMpc:
         p_mat = sp.diags(p_diag).tocsc()
         self._l = np.zeros(self.n_cons)
         self._u = np.zeros(self.n_cons)
-        self._l[n_eq:] = -np.inf
+        self._l[n_eq:] = -OSQP_INFINITY
         self._u[n_eq:] = 0.0
         self._fz_rows = n_eq + 5 * foot_step  # the fz row of each (k, leg)
         self._solver = osqp.OSQP()
@@ -303,6 +304,7 @@ class ConvexMpc:
             adaptive_rho_interval=25,  # fixed, not timing-based, so solves are reproducible
         )
         self._last_forces = None
+        self._core = self._solver._solver  # osqp 1.1's extension-level solver (see ``solve``)
         self._inv_inertia_body = np.linalg.inv(self.inertia_body)
         self._minus_two_weights = -2.0 * weights
         self._q = np.zeros(self.n_vars)
@@ -345,22 +347,27 @@ class ConvexMpc:
     def solve(self, problem: MpcProblem) -> MpcSolution:
         start = time.perf_counter()
         ax, q, lower, upper = self._fill(problem)
-        self._solver.update(Ax=ax, q=q, l=lower, u=upper)
-        result = self._solver.solve(raise_error=False)
+        # the extension's solver directly: osqp's Python wrapper (``OSQP.update`` / ``OSQP.solve``)
+        # copies and clamps the vectors and packs every info field into a new namespace on each
+        # call, ~0.1 ms of a 0.3 ms solve; the bounds here are already finite (OSQP_INFINITY)
+        core = self._core
+        core.update_data_vec(q=q, l=lower, u=upper)
+        core.update_data_mat(P_x=None, P_i=None, A_x=ax, A_i=None)
+        core.solve()
+        info, x = core.info, core.solution.x
         total = time.perf_counter() - start
-        status = str(result.info.status)
         # OSQP status 1: solved; 2: solved to the reduced "inaccurate" tolerance, still usable
-        solved = result.info.status_val in (1, 2) and result.x is not None and np.all(np.isfinite(result.x))
+        solved = info.status_val in (1, 2) and x is not None and bool(np.isfinite(x).all())
         h = self.config.horizon_steps
         if solved:
-            forces = result.x[STATE_DIM * h:].reshape(h, 4, 3) * self.force_scale
+            forces = x[STATE_DIM * h:].reshape(h, 4, 3) * self.force_scale
         else:
             forces = np.full((h, 4, 3), np.nan)
         return MpcSolution(
             forces=forces,
-            status=status,
+            status=str(info.status),
             solved=bool(solved),
-            solve_time_s=float(result.info.solve_time + result.info.update_time),
+            solve_time_s=float(info.solve_time + info.update_time),
             total_time_s=total,
-            iterations=int(result.info.iter),
+            iterations=int(info.iter),
         )
