@@ -21,11 +21,13 @@ the numbers are updated in place, and each solve warm-starts from the previous o
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 
 import numpy as np
 import osqp
 import scipy.sparse as sp
+from numba import njit
 
 from locomotion.kinematics import rotation_z, skew
 
@@ -147,6 +149,31 @@ def reference_trajectory(
     ref[:, 10] = vy
     ref[:, 12] = GRAVITY
     return ref
+
+
+@njit(cache=True)
+def yaw_dependent_blocks(yaw_lin, foot_positions, inv_inertia_body, dt, force_scale):
+    """The equality blocks that change every solve, in the sparse layout's order:
+    -dt Rz(yaw_k)^T (the attitude rows of steps 1..H-1, (H-1, 3, 3)) and
+    -dt * force_scale * I_w,k^-1 [r_k,leg]x with I_w^-1 = Rz I^-1 Rz^T (the angular rows of every
+    step, (H, 3 rows, 4 legs, 3 columns))."""
+    h = yaw_lin.shape[0]
+    a_rot = np.empty((max(h - 1, 0), 3, 3))
+    b_ang = np.empty((h, 3, foot_positions.shape[1], 3))
+    rz, skew_r = np.zeros((3, 3)), np.zeros((3, 3))
+    for k in range(h):
+        c, s = math.cos(yaw_lin[k]), math.sin(yaw_lin[k])
+        rz[0, 0], rz[0, 1], rz[1, 0], rz[1, 1], rz[2, 2] = c, -s, s, c, 1.0
+        if k > 0:
+            a_rot[k - 1] = -dt * rz.T
+        inv_world = rz @ inv_inertia_body @ rz.T
+        for leg in range(foot_positions.shape[1]):
+            rx, ry, rzz = foot_positions[k, leg, 0], foot_positions[k, leg, 1], foot_positions[k, leg, 2]
+            skew_r[0, 1], skew_r[0, 2] = -rzz, ry
+            skew_r[1, 0], skew_r[1, 2] = rzz, -rx
+            skew_r[2, 0], skew_r[2, 1] = -ry, rx
+            b_ang[k, :, leg, :] = -dt * force_scale * (inv_world @ skew_r)
+    return a_rot, b_ang
 
 
 def first_step_prediction(x0: np.ndarray, dt: float) -> np.ndarray:
@@ -315,24 +342,11 @@ class ConvexMpc:
         yaw_lin = np.empty(h)  # yaw the dynamics of step k are linearised at
         yaw_lin[0] = problem.x0[2]
         yaw_lin[1:] = problem.x_ref[:-1, 2]
-        c, s = np.cos(yaw_lin), np.sin(yaw_lin)
+        a_rot, b_ang = yaw_dependent_blocks(yaw_lin, np.ascontiguousarray(problem.foot_positions, dtype=float),
+                                            self._inv_inertia_body, dt, self.force_scale)
         if h > 1:
-            rot_t = np.zeros((h - 1, 3, 3))  # -dt Rz^T of steps 1..H-1
-            rot_t[:, 0, 0], rot_t[:, 0, 1] = c[1:], s[1:]
-            rot_t[:, 1, 0], rot_t[:, 1, 1] = -s[1:], c[1:]
-            rot_t[:, 2, 2] = 1.0
-            values[self._slots["a_rot"]] = (-dt * rot_t).reshape(-1)
-        # B angular block: -dt * force_scale * I_w^-1 [r]x per step and foot, I_w^-1 = Rz I^-1 Rz^T
-        rz = np.zeros((h, 3, 3))
-        rz[:, 0, 0], rz[:, 0, 1], rz[:, 1, 0], rz[:, 1, 1], rz[:, 2, 2] = c, -s, s, c, 1.0
-        inv_world = rz @ self._inv_inertia_body @ np.transpose(rz, (0, 2, 1))  # (h, 3, 3)
-        r = problem.foot_positions  # (h, 4, 3)
-        skews = np.zeros((h, 4, 3, 3))
-        skews[..., 0, 1], skews[..., 0, 2] = -r[..., 2], r[..., 1]
-        skews[..., 1, 0], skews[..., 1, 2] = r[..., 2], -r[..., 0]
-        skews[..., 2, 0], skews[..., 2, 1] = -r[..., 1], r[..., 0]
-        blocks = (inv_world[:, None] @ skews).transpose(0, 2, 1, 3)  # (h, 3 rows, 4 legs, 3 cols)
-        values[self._slots["b_ang"]] = (-dt * self.force_scale * blocks).reshape(-1)
+            values[self._slots["a_rot"]] = a_rot.reshape(-1)
+        values[self._slots["b_ang"]] = b_ang.reshape(-1)
         ax = values[self._perm]
 
         lower, upper = self._l, self._u
