@@ -24,12 +24,14 @@ never load it.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import itertools
 import json
 import logging
 import os
 import re
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -140,20 +142,46 @@ def run_path(runs_dir: Path, spec: RunSpec) -> Path:
     return runs_dir / f"{spec.run_id}.json"
 
 
-def write_run(runs_dir: Path, spec: RunSpec, report: dict) -> None:
-    record = {"format": RUN_FILE_FORMAT, "run_id": spec.run_id, "spec": dataclasses.asdict(spec), "report": report}
+CODE_PATHS = ("locomotion", "robot_perception", "sim", "semantic_locomotion", "config", "models")
+
+
+def code_identity() -> str:
+    """What made a run: the git commit plus a hash of any uncommitted change to the code, configuration
+    and models (a checkout), or the installed package's version. A run file made by other code is
+    not a finished run of this sweep."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              check=True, timeout=30).stdout.strip()
+        diff = subprocess.run(["git", "-C", str(root), "diff", "HEAD", "--binary", "--", *CODE_PATHS],
+                              capture_output=True, check=True, timeout=60).stdout
+    except (OSError, subprocess.SubprocessError):
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return f"semantic_locomotion {version('semantic_locomotion')}"
+        except PackageNotFoundError:
+            return "unknown"
+    return f"git {head}" + (f" + uncommitted {hashlib.sha256(diff).hexdigest()[:16]}" if diff else "")
+
+
+def write_run(runs_dir: Path, spec: RunSpec, report: dict, code: str) -> None:
+    record = {"format": RUN_FILE_FORMAT, "run_id": spec.run_id, "spec": dataclasses.asdict(spec), "code": code,
+              "report": report}
     atomic_write_text(run_path(runs_dir, spec), json.dumps(record, indent=2) + "\n")
 
 
-def read_run(runs_dir: Path, spec: RunSpec) -> dict | None:
-    """The report of ``spec`` if its file is there and complete (right format and spec), else None."""
+def read_run(runs_dir: Path, spec: RunSpec, code: str | None = None) -> dict | None:
+    """The report of ``spec`` if its file is there and complete (right format and spec, and made by
+    ``code`` when given), else None."""
     path = run_path(runs_dir, spec)
     try:
         record = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError):
         return None
     complete = (isinstance(record, dict) and record.get("format") == RUN_FILE_FORMAT
-                and record.get("spec") == dataclasses.asdict(spec) and isinstance(record.get("report"), dict))
+                and record.get("spec") == dataclasses.asdict(spec) and isinstance(record.get("report"), dict)
+                and (code is None or record.get("code") == code))
     return record["report"] if complete else None
 
 
@@ -356,7 +384,9 @@ def run_sweep(runs: list[RunSpec], runs_dir: Path, plots_dir: Path | None = None
     from sim.trail import load_trail
 
     runs_dir.mkdir(parents=True, exist_ok=True)
-    finished = {spec: report for spec in runs if (report := read_run(runs_dir, spec)) is not None}
+    code = code_identity()
+    finished = {spec: report for spec in runs if (report := read_run(runs_dir, spec, code)) is not None}
+    stale = [spec.run_id for spec in runs if spec not in finished and read_run(runs_dir, spec) is not None]
     lengths = {name: load_trail(name).length_m for name in {s.trail for s in runs}}
     pending = sorted((s for s in runs if s not in finished), key=lambda s: -expected_cost(s, lengths))
     task = ray.remote(num_cpus=1)(execute_run)
@@ -365,6 +395,9 @@ def run_sweep(runs: list[RunSpec], runs_dir: Path, plots_dir: Path | None = None
     with tqdm(total=len(runs), initial=len(finished), unit="run", desc="sweep", disable=quiet, file=sys.stderr) as bar:
         if finished:
             bar.write(f"{len(finished)} of {len(runs)} runs already finished in {runs_dir}", file=sys.stderr)
+        if stale:
+            bar.write(f"{len(stale)} run(s) in {runs_dir} were made by other code ({', '.join(stale)}); "
+                      f"running them again", file=sys.stderr)
         while in_flight:
             (ref,), _ = ray.wait(list(in_flight), num_returns=1)
             spec = in_flight.pop(ref)
@@ -374,7 +407,7 @@ def run_sweep(runs: list[RunSpec], runs_dir: Path, plots_dir: Path | None = None
                 failures.append(spec.run_id)
                 bar.write(f"{spec.run_id}: FAILED {str(exc).splitlines()[0]}", file=sys.stdout)
                 continue
-            write_run(runs_dir, spec, outcome.report)
+            write_run(runs_dir, spec, outcome.report, code)
             if outcome.samples is not None:
                 plot_outcome(spec, outcome, plots_dir)
             finished[spec] = outcome.report

@@ -189,3 +189,18 @@ print("ray" in sys.modules)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_a_run_made_by_other_code_is_not_a_finished_run(tmp_path):
+    """Run files record the code that made them (commit and uncommitted changes); read with the
+    current code's identity, a file from other code does not count as finished."""
+    from semantic_locomotion.sweep import code_identity, write_run
+
+    code = code_identity()
+    assert code.startswith("git ") and len(code.split()[1]) == 40  # this checkout
+    spec = SPECS[0]
+    write_run(tmp_path, spec, {"distance_m": 1.0}, code="git 0000000000000000000000000000000000000000")
+    assert read_run(tmp_path, spec) == {"distance_m": 1.0}  # a complete file...
+    assert read_run(tmp_path, spec, code) is None  # ...but not this code's run
+    write_run(tmp_path, spec, {"distance_m": 2.0}, code=code)
+    assert read_run(tmp_path, spec, code) == {"distance_m": 2.0}
