@@ -23,7 +23,7 @@ class VelocityCommand:
         return np.array([self.forward_mps, self.lateral_mps, self.yaw_rate_radps])
 
     def is_finite(self) -> bool:
-        return math.isfinite(self.forward_mps) and math.isfinite(self.lateral_mps) and math.isfinite(self.yaw_rate_radps)
+        return all(math.isfinite(v) for v in (self.forward_mps, self.lateral_mps, self.yaw_rate_radps))
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,7 +19,6 @@ from pathlib import Path
 import numpy as np
 from numba import njit
 
-from locomotion import kinematics as kin
 from locomotion.commands import CommandFilter, CommandLimits, VelocityCommand
 from locomotion.config import config_dir, load_dataclass
 from locomotion.gait import GaitParameters, GaitScheduler, GaitTransitionRates, load_gait_presets

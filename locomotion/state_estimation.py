@@ -107,7 +107,7 @@ class KalmanStateEstimator:
         return np.array(self._mean)
 
     @property
-    def P(self) -> np.ndarray:  # noqa: N802 - the filter's usual name
+    def P(self) -> np.ndarray:
         """The state covariance (4 x 4)."""
         pvx, pvy, a, b, c = self._cov
         return np.array([[pvx, 0.0, 0.0, 0.0], [0.0, pvy, 0.0, 0.0], [0.0, 0.0, a, b], [0.0, 0.0, b, c]])

@@ -2,9 +2,10 @@
 embedding out. Keeps the previous frame's labels as the next frame's prior (4th input channel).
 
 The checkpoint is verified (classes, input size, SHA-256) and, for the default ``onnx`` backend,
-exported to ONNX (once per checkpoint: the export is cached, ``onnx_cache_dir``) and run with onnxruntime (the path that also serves deployments
-without PyTorch); ``tests/test_perception.py`` checks that both backends give the same output and
-``bench/perception_fps.py`` measures both (on the 2-core CI machine they are about equal).
+exported to ONNX (once per checkpoint: the export is cached, ``onnx_cache_dir``) and run with
+onnxruntime (the path that also serves deployments without PyTorch); ``tests/test_perception.py``
+checks that both backends give the same output and ``bench/perception_fps.py`` measures both
+(on the 2-core CI machine they are about equal).
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ class TerrainPerception:
         if cached is not None:
             try:
                 return onnxruntime.InferenceSession(cached, options, providers=["CPUExecutionProvider"])
-            except Exception:  # noqa: BLE001 - a damaged cache file: export again below
+            except Exception:
                 pass
         data = self._export_onnx()
         write_atomically(path, data)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import time
 
-import numpy as np
 
 from locomotion import kinematics as kin
 from locomotion.commands import VelocityCommand

@@ -105,7 +105,8 @@ def test_swing_targets_reach_the_trajectory_point_at_its_velocity():
         target_vel = (end[leg] - start[leg]) * d_blend * s_dot[leg] + np.array([0.0, 0.0, 0.08 * d_bump * s_dot[leg]])
         np.testing.assert_allclose(position + rot @ feet_des[leg], target, atol=1e-9)
         if active[leg]:
-            dq_des = (torques[3 * leg: 3 * leg + 3] - kp[:3] * (q_des[3 * leg: 3 * leg + 3] - q[3 * leg: 3 * leg + 3])) / kd[:3]
+            joints = slice(3 * leg, 3 * leg + 3)
+            dq_des = (torques[joints] - kp[joints] * (q_des[joints] - q[joints])) / kd[joints]
             p_body = rot.T @ (target - position)
             v_body = rot.T @ (target_vel - velocity) - np.cross(omega, p_body)
             np.testing.assert_allclose(jac_des[leg] @ dq_des, v_body, atol=1e-9)
