@@ -51,24 +51,24 @@ class CommandFilter:
 
     def clip(self, command: VelocityCommand) -> VelocityCommand:
         lim = self.limits
-        bounds = {
-            "forward_mps": (-lim.max_backward_mps, lim.max_forward_mps),
-            "lateral_mps": (-lim.max_lateral_mps, lim.max_lateral_mps),
-            "yaw_rate_radps": (-lim.max_yaw_rate_radps, lim.max_yaw_rate_radps),
-        }
-        values = {}
-        for field, (low, high) in bounds.items():
-            value = getattr(command, field)
-            if not math.isfinite(value):
-                raise ValueError(f"{field}: command must be finite, got {value}")
-            clipped = min(max(float(value), low), high)
-            if clipped != value and field not in self._warned:
+        forward = self._clip_field("forward_mps", command.forward_mps, -lim.max_backward_mps, lim.max_forward_mps)
+        lateral = self._clip_field("lateral_mps", command.lateral_mps, -lim.max_lateral_mps, lim.max_lateral_mps)
+        yaw_rate = self._clip_field("yaw_rate_radps", command.yaw_rate_radps, -lim.max_yaw_rate_radps,
+                                    lim.max_yaw_rate_radps)
+        return VelocityCommand(forward, lateral, yaw_rate)
+
+    def _clip_field(self, field: str, value: float, low: float, high: float) -> float:
+        """``value`` clipped to [low, high]; warns once per excursion of ``field`` outside it."""
+        if not math.isfinite(value):
+            raise ValueError(f"{field}: command must be finite, got {value}")
+        clipped = min(max(float(value), low), high)
+        if clipped != value:
+            if field not in self._warned:
                 log.warning("command %s=%.3f outside [%.2f, %.2f]; clipped to %.3f", field, value, low, high, clipped)
                 self._warned.add(field)
-            elif clipped == value:
-                self._warned.discard(field)
-            values[field] = clipped
-        return VelocityCommand(**values)
+        elif self._warned:
+            self._warned.discard(field)
+        return clipped
 
     def set(self, command: VelocityCommand) -> VelocityCommand:
         clipped = self.clip(command)

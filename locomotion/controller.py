@@ -310,7 +310,7 @@ class LocomotionController:
             q, dq, dt,
         )
         # the MPC re-plans at its rate and whenever a leg's contact state changes
-        changed = self.status is not None and bool(np.any(self.status.stance != stance))
+        changed = self.status is not None and self.status.stance.tolist() != stance.tolist()
         plan = None
         if changed or self.stance.solve_due(t):
             contacts = gait.contact_schedule(cfg.mpc.horizon_steps, cfg.mpc.dt_s)

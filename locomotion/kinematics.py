@@ -166,6 +166,13 @@ def rotation_to_rpy(rot: np.ndarray) -> np.ndarray:
     return np.array([roll, pitch, yaw])
 
 
+def roll_pitch_of_quaternion(quat_xyzw) -> tuple[float, float]:
+    """(roll, pitch) of ``rotation_to_rpy(quaternion_to_rotation(q))``, from the rotation's last row only."""
+    x, y, z, w = np.asarray(quat_xyzw, dtype=float).tolist()
+    r20, r21, r22 = 2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)
+    return math.atan2(r21, r22), -math.asin(min(max(r20, -1.0), 1.0))
+
+
 def rpy_to_quaternion(rpy: np.ndarray) -> np.ndarray:
     """(x, y, z, w) quaternion of ZYX Euler angles."""
     cr, sr = np.cos(rpy[0] / 2), np.sin(rpy[0] / 2)

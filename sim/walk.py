@@ -24,8 +24,9 @@ MAX_TILT_RAD = 1.0
 
 def has_fallen(truth, ground_height_m: float = 0.0) -> bool:
     """Whether the simulator's trunk state is a fall (too low over the ground or tipped over)."""
-    rpy = kin.rotation_to_rpy(kin.quaternion_to_rotation(truth.orientation_xyzw))
-    return bool(truth.position[2] - ground_height_m < MIN_TRUNK_HEIGHT_M or np.max(np.abs(rpy[:2])) > MAX_TILT_RAD)
+    roll, pitch = kin.roll_pitch_of_quaternion(truth.orientation_xyzw)
+    return bool(float(truth.position[2]) - ground_height_m < MIN_TRUNK_HEIGHT_M
+                or max(abs(roll), abs(pitch)) > MAX_TILT_RAD)
 
 
 def stand_up(world, controller) -> SensorReadings:
