@@ -125,6 +125,36 @@ def joint_velocity_target(jac: np.ndarray, v: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
+def swing_phase(swing, lost_contact, swing_progress, swing_duration, dt, position, rotation, feet_body, in_swing,
+                liftoff_positions, liftoff_progress, reach_depth, reach_speed, reach_limit):
+    """Per leg, the swing's bookkeeping for this tick, updating the state arrays in place.
+
+    A leg entering its swing records where its foot lifts off (world) and at what progress (at most
+    0.9); its trajectory progress runs from there, s = (progress - s0) / (1 - s0) in [0, 1], at
+    ds/dt = 1 / (T_swing (1 - s0)). A leg that lost its ground reaches down at ``reach_speed`` up to
+    ``reach_limit`` (depth back to zero once found). Returns (s, ds/dt, reaching, active): reaching
+    legs are lost and not swinging; active ones get swing-leg torques."""
+    n = swing.shape[0]
+    s, s_dot = np.empty(n), np.empty(n)
+    reaching, active = np.empty(n, np.bool_), np.empty(n, np.bool_)
+    for leg in range(n):
+        if swing[leg] and not in_swing[leg]:
+            for i in range(3):
+                liftoff_positions[leg, i] = position[i] + (feet_body[leg, 0] * rotation[i, 0]
+                                                           + feet_body[leg, 1] * rotation[i, 1]
+                                                           + feet_body[leg, 2] * rotation[i, 2])
+            liftoff_progress[leg] = min(swing_progress[leg], 0.9)
+        in_swing[leg] = swing[leg]
+        s0 = liftoff_progress[leg]
+        s[leg] = min(max((swing_progress[leg] - s0) / (1.0 - s0), 0.0), 1.0)
+        s_dot[leg] = 1.0 / max(swing_duration, 1e-3) / (1.0 - s0)
+        reach_depth[leg] = min(reach_depth[leg] + reach_speed * dt, reach_limit) if lost_contact[leg] else 0.0
+        reaching[leg] = lost_contact[leg] and not swing[leg]
+        active[leg] = swing[leg] or reaching[leg]
+    return s, s_dot, reaching, active
+
+
+@njit(cache=True)
 def swing_leg_torques(
     rotation, position, velocity, omega_body, start, end, height, s, s_dot, reach_depth, reaching, active,
     hip_offsets, sides, l0, l1, l2, lower, upper, kp, kd, q, dq,
@@ -219,31 +249,14 @@ class SwingLegController:
         dt: float,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Torques (12,) for legs in ``swing_mask`` (zeros elsewhere) and joint targets (12,)."""
-        new_swing = swing_mask & ~self.in_swing
-        if new_swing.any():
-            feet_world = state.foot_positions_world()
-            self.liftoff_positions[new_swing] = feet_world[new_swing]
-            self.liftoff_progress[new_swing] = np.minimum(swing_progress[new_swing], 0.9)
-        self.in_swing = swing_mask.copy()
-
-        s0 = self.liftoff_progress
-        s = np.minimum(np.maximum((swing_progress - s0) / (1.0 - s0), 0.0), 1.0)
-        s_dot = 1.0 / max(swing_duration, 1e-3) / (1.0 - s0)
-
-        # lost contact: keep reaching down at the foothold until the ground is found
-        reaching = lost_contact & ~swing_mask
-        if lost_contact.any():
-            self.lost_contact_depth = np.where(
-                lost_contact,
-                np.minimum(self.lost_contact_depth + self.config.lost_contact_speed_mps * dt,
-                           self.config.lost_contact_reach_m),
-                0.0,
-            )
-        elif self.lost_contact_depth.any():
-            self.lost_contact_depth = np.zeros(4)
+        s, s_dot, reaching, active = swing_phase(
+            swing_mask, np.asarray(lost_contact, dtype=bool), swing_progress, float(swing_duration), dt,
+            state.position, state.rotation, state.foot_positions_body, self.in_swing, self.liftoff_positions,
+            self.liftoff_progress, self.lost_contact_depth, self.config.lost_contact_speed_mps,
+            self.config.lost_contact_reach_m)
         return swing_leg_torques(
             state.rotation, state.position, state.linear_velocity, state.angular_velocity_body,
             self.liftoff_positions, self.footholds, float(swing_height), s, s_dot, self.lost_contact_depth,
-            reaching, swing_mask | reaching, self.robot.hip_offsets, self.robot.leg_sides, *self.geom,
+            reaching, active, self.robot.hip_offsets, self.robot.leg_sides, *self.geom,
             self.lower, self.upper, self.kp, self.kd, joint_positions, joint_velocities,
         )
