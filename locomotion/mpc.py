@@ -176,17 +176,44 @@ def yaw_dependent_blocks(yaw_lin, foot_positions, inv_inertia_body, dt, force_sc
     return a_rot, b_ang
 
 
+@njit(cache=True)
 def first_step_prediction(x0: np.ndarray, dt: float) -> np.ndarray:
     """A_0 x0 = x0 + dt A_c(yaw_0) x0: the force-free part of the first step's dynamics.
 
     With A_c as in ``continuous_dynamics``: d(rpy)/dt = Rz(yaw)^T w, d(p)/dt = v, d(vz)/dt = g."""
-    c, s = np.cos(x0[2]), np.sin(x0[2])
+    c, s = math.cos(x0[2]), math.sin(x0[2])
     wx, wy, wz = x0[6], x0[7], x0[8]
-    rate = np.zeros(STATE_DIM)
+    rate = np.zeros(x0.shape[0])
     rate[0], rate[1], rate[2] = c * wx + s * wy, -s * wx + c * wy, wz
     rate[3:6] = x0[9:12]
     rate[11] = x0[12]
     return x0 + dt * rate
+
+
+@njit(cache=True)
+def fill_qp_data(x0, x_ref, foot_positions, contacts, inv_inertia_body, dt, force_scale, values, a_rot_slots,
+                 b_ang_slots, perm, lower, upper, fz_rows, min_fz, max_fz, q, minus_two_weights):
+    """One solve's numbers into the sparse QP: the constraint matrix's values in OSQP's order (returned;
+    ``values`` holds them in build order), the first step's force-free prediction as the first
+    equality bounds, the normal-force bounds (zero for feet planned in swing) and the linear cost
+    -2 Q x_ref. ``lower``, ``upper`` and ``q`` are filled in place."""
+    h = x_ref.shape[0]
+    yaw_lin = np.empty(h)  # the yaw the dynamics of step k are linearised at
+    yaw_lin[0] = x0[2]
+    yaw_lin[1:] = x_ref[:-1, 2]
+    a_rot, b_ang = yaw_dependent_blocks(yaw_lin, foot_positions, inv_inertia_body, dt, force_scale)
+    values[a_rot_slots] = a_rot.ravel()
+    values[b_ang_slots] = b_ang.ravel()
+    ax = values[perm]
+    n = x0.shape[0]
+    lower[:n] = upper[:n] = first_step_prediction(x0, dt)
+    for i in range(fz_rows.shape[0]):
+        lower[fz_rows[i]] = min_fz if contacts[i] else 0.0
+        upper[fz_rows[i]] = max_fz if contacts[i] else 0.0
+    for k in range(h):
+        for j in range(n):
+            q[k * n + j] = minus_two_weights[j] * x_ref[k, j]
+    return ax
 
 
 # --- reference formulation -------------------------------------------------------------------
@@ -334,29 +361,19 @@ class ConvexMpc:
         self._core = self._solver._solver  # osqp 1.1's extension-level solver (see ``solve``)
         self._inv_inertia_body = np.linalg.inv(self.inertia_body)
         self._minus_two_weights = -2.0 * weights
+        self._a_rot_slots = self._slots.get("a_rot", np.zeros(0, dtype=np.int64))  # none with one step
         self._q = np.zeros(self.n_vars)
 
     def _fill(self, problem: MpcProblem) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        cfg, h, dt = self.config, self.config.horizon_steps, self.config.dt_s
-        values = self._values
-        yaw_lin = np.empty(h)  # yaw the dynamics of step k are linearised at
-        yaw_lin[0] = problem.x0[2]
-        yaw_lin[1:] = problem.x_ref[:-1, 2]
-        a_rot, b_ang = yaw_dependent_blocks(yaw_lin, np.ascontiguousarray(problem.foot_positions, dtype=float),
-                                            self._inv_inertia_body, dt, self.force_scale)
-        if h > 1:
-            values[self._slots["a_rot"]] = a_rot.reshape(-1)
-        values[self._slots["b_ang"]] = b_ang.reshape(-1)
-        ax = values[self._perm]
-
-        lower, upper = self._l, self._u
-        lower[:STATE_DIM] = upper[:STATE_DIM] = first_step_prediction(problem.x0, dt)
-        contacts = problem.contacts.reshape(-1)
-        lower[self._fz_rows] = np.where(contacts, cfg.min_normal_force_n / self.force_scale, 0.0)
-        upper[self._fz_rows] = np.where(contacts, cfg.max_normal_force_n / self.force_scale, 0.0)
-        q = self._q
-        q[: STATE_DIM * h] = (self._minus_two_weights * problem.x_ref).reshape(-1)
-        return ax, q, lower, upper
+        cfg = self.config
+        ax = fill_qp_data(
+            np.ascontiguousarray(problem.x0, dtype=float), np.ascontiguousarray(problem.x_ref, dtype=float),
+            np.ascontiguousarray(problem.foot_positions, dtype=float),
+            np.ascontiguousarray(problem.contacts, dtype=np.bool_).reshape(-1), self._inv_inertia_body,
+            cfg.dt_s, self.force_scale, self._values, self._a_rot_slots, self._slots["b_ang"], self._perm,
+            self._l, self._u, self._fz_rows, cfg.min_normal_force_n / self.force_scale,
+            cfg.max_normal_force_n / self.force_scale, self._q, self._minus_two_weights)
+        return ax, self._q, self._l, self._u
 
     def solve(self, problem: MpcProblem) -> MpcSolution:
         start = time.perf_counter()
