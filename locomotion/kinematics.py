@@ -14,14 +14,6 @@ import numpy as np
 from numba import njit
 
 
-def _planar(q: np.ndarray, l1: float, l2: float) -> tuple[np.ndarray, np.ndarray]:
-    """Foot (x', z') in the thigh plane before the hip roll."""
-    q1, q2 = q[:, 1], q[:, 2]
-    x = -l1 * np.sin(q1) - l2 * np.sin(q1 + q2)
-    z = -l1 * np.cos(q1) - l2 * np.cos(q1 + q2)
-    return x, z
-
-
 @njit(cache=True)
 def leg_point_and_jacobian(q0: float, q1: float, q2: float, side: float, l0: float, l1: float, l2: float,
                            foot: np.ndarray, jac: np.ndarray) -> None:

@@ -96,7 +96,8 @@ def test_inverse_kinematics_round_trip():
     rng = np.random.default_rng(3)
     for _ in range(200):
         q = rng.uniform([-0.6, -0.5, -2.6], [0.6, 2.0, -0.95], size=(4, 3))
-        _, z_plane = kin._planar(q, ROBOT.thigh_length_m, ROBOT.calf_length_m)
+        # the foot's z' in the thigh plane, before the hip roll
+        z_plane = -ROBOT.thigh_length_m * np.cos(q[:, 1]) - ROBOT.calf_length_m * np.cos(q[:, 1] + q[:, 2])
         if np.any(z_plane > -0.02):
             continue  # IK serves the walking workspace: foot below the thigh joint
         p = kin.foot_positions_in_hip_frame(q, ROBOT.leg_sides, *GEOM)
