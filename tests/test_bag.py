@@ -128,6 +128,10 @@ def test_recorder_node_records_over_dds(ros_context, tmp_path):
     try:
         assert spin_until(executor, lambda: cmd_pub.get_subscription_count() > 0 and
                           img_pub.get_subscription_count() > 0, 30.0), (tmp_path / "rec.log").read_text()
+        # our writers see the recorder's readers before those readers have matched our writers (DDS
+        # discovery runs both ways, and a volatile reader drops samples of a writer it has not
+        # matched yet: a fresh-clone run on two busy workers lost the first three); let it finish
+        spin_until(executor, lambda: False, 1.0)
         for i in range(30):
             twist = Twist()
             twist.linear.x = 0.05 * (i + 1)
