@@ -149,15 +149,22 @@ def load_trail(name_or_path: str | Path) -> Trail:
 
 
 def random_trail(seed: int, n_segments: int = 5, length_range_m: tuple[float, float] = (4.0, 9.0),
-                 name: str | None = None) -> Trail:
-    """A generated trail: ``n_segments`` walkable terrains (no two neighbours alike), gentle slopes."""
+                 name: str | None = None, max_slope_deg: float = 10.0, flat_share: float = 0.4) -> Trail:
+    """A generated trail: ``n_segments`` walkable terrains (no two neighbours alike). Each segment
+    is flat with probability ``flat_share``, else sloped uniformly within +-``max_slope_deg``, so
+    neighbouring segments make crests and dips (changes of slope up to twice the maximum) as well as
+    climbs and descents. ``max_slope_deg=0`` gives flat trails."""
     from sim.terrain import WALKABLE_CLASSES
 
+    if not 0.0 <= max_slope_deg <= MAX_SLOPE_DEG:
+        raise ValueError(f"max_slope_deg: must be in [0, {MAX_SLOPE_DEG}], got {max_slope_deg}")
     rng = np.random.default_rng(seed)
     segments, previous = [], None
     for _ in range(n_segments):
         terrain = str(rng.choice([t for t in WALKABLE_CLASSES if t != previous]))
-        slope = float(rng.choice([0.0, 0.0, 0.0, rng.uniform(-4, 4)]))
-        segments.append(TrailSegment(terrain, float(np.round(rng.uniform(*length_range_m), 1)), round(slope, 1)))
+        length = float(np.round(rng.uniform(*length_range_m), 1))
+        sloped = max_slope_deg > 0 and rng.random() >= flat_share
+        slope = round(float(rng.uniform(-max_slope_deg, max_slope_deg)), 1) if sloped else 0.0
+        segments.append(TrailSegment(terrain, length, slope))
         previous = terrain
     return Trail(name or f"random_{seed}", seed, tuple(segments))

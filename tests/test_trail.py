@@ -1,5 +1,6 @@
 """Terrain catalogue and trail files: good ones load, bad ones are rejected by field name."""
 
+import numpy as np
 import pytest
 
 from locomotion.config import ConfigError
@@ -94,3 +95,17 @@ def test_drag_layer_grows_with_depth_and_speed():
     assert lifting[0, 2] < 0  # suction on a foot pulled out of mud
     asphalt = load_terrain_catalogue().walkable["asphalt"].drag_layer
     assert np.all(layer_drag(heights, velocity, asphalt) == 0.0)
+
+
+def test_random_trails_have_slopes_crests_and_dips_within_bounds():
+    from sim.trail import random_trail
+
+    trails = [random_trail(seed) for seed in range(40)]
+    slopes = np.array([s.slope_deg for t in trails for s in t.segments])
+    assert np.all(np.abs(slopes) <= 10.0) and (slopes == 0).mean() == pytest.approx(0.4, abs=0.12)
+    assert slopes.max() > 8.0 and slopes.min() < -8.0
+    changes = np.array([b.slope_deg - a.slope_deg for t in trails for a, b in zip(t.segments, t.segments[1:])])
+    assert (changes < -8.0).sum() >= 5 and (changes > 8.0).sum() >= 5  # crests and dips
+    assert all(s.slope_deg == 0.0 for s in random_trail(3, max_slope_deg=0.0).segments)
+    with pytest.raises(ValueError, match="max_slope_deg"):
+        random_trail(0, max_slope_deg=20.0)
