@@ -18,6 +18,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pybullet
+from numba import njit
 from scipy import ndimage
 
 from sim.terrain import TerrainCatalogue, load_terrain_catalogue
@@ -140,8 +141,7 @@ class TrailGround:
         self._layers = [self.catalogue.walkable[s.terrain].drag_layer for s in self.segments]
         self._layer_height = np.array([layer.height_m for layer in self._layers])
         dragging = [s for s, layer in zip(self.segments, self._layers) if layer.height_m > 0]
-        self._drag_starts = np.array([s.x_start for s in dragging])
-        self._drag_ends = np.array([s.x_end for s in dragging])
+        self._drag_spans = [(s.x_start, s.x_end) for s in dragging]
         self._layer_quadratic = np.array([layer.quadratic for layer in self._layers])
         self._layer_max_force = np.array([layer.max_force_n for layer in self._layers])
         self._layer_vertical = np.array([layer.resists_vertical for layer in self._layers], dtype=bool)
@@ -321,31 +321,43 @@ class TrailGround:
     # --- forces on the feet --------------------------------------------------------------------
     def feet_may_drag(self, trunk_x: float) -> bool:
         """Whether a segment with a drag layer lies within FEET_REACH_M of the trunk along the trail."""
-        near = (self._drag_starts <= trunk_x + FEET_REACH_M) & (self._drag_ends >= trunk_x - FEET_REACH_M)
-        return bool(near.any())
+        return any(start <= trunk_x + FEET_REACH_M and end >= trunk_x - FEET_REACH_M for start, end in self._drag_spans)
 
     def foot_forces(self, positions: np.ndarray, velocities: np.ndarray) -> np.ndarray:
         """(n, 3) drag of the feet's segments' layers (``sim.terrain.layer_drag``, the same numbers),
-        for all feet at once: it runs every physics step."""
-        positions = np.asarray(positions, dtype=float)
-        forces = np.zeros_like(positions)
-        x = positions[:, 0]
-        idx = np.clip(np.searchsorted(self._starts, x, side="right") - 1, 0, len(self.segments) - 1)
-        heights = positions[:, 2] - FOOT_RADIUS_M - (self._h_starts[idx] + (x - self._starts[idx]) * self._slopes[idx])
-        layer_height = self._layer_height[idx]
-        dragged = (layer_height > 0) & (heights < layer_height) & (self._layer_quadratic[idx] > 0)
-        if not dragged.any():
-            return forces
-        seg = idx[dragged]
-        moving = np.array(velocities, dtype=float)[dragged]
-        moving[~self._layer_vertical[seg], 2] = 0.0
-        speed = np.linalg.norm(moving, axis=1)
-        depth = np.clip((layer_height[dragged] - heights[dragged]) / layer_height[dragged], 0.0, 1.0)
-        magnitude = np.minimum(self._layer_quadratic[seg] * depth * speed**2, self._layer_max_force[seg])
-        direction = np.divide(moving, speed[:, None], out=np.zeros_like(moving), where=speed[:, None] > 1e-9)
-        forces[dragged] = -magnitude[:, None] * direction
-        return forces
+        for all feet at once: it runs every physics step (one compiled kernel, ``drag_forces``)."""
+        return drag_forces(np.asarray(positions, dtype=np.float64), np.asarray(velocities, dtype=np.float64),
+                           self._starts, self._h_starts, self._slopes, self._layer_height, self._layer_quadratic,
+                           self._layer_max_force, self._layer_vertical)
 
     def close(self) -> None:
         if self._texture_tmp is not None:
             self._texture_tmp.cleanup()
+
+
+@njit(cache=True)
+def drag_forces(positions, velocities, starts, h_starts, slopes, layer_height, quadratic, max_force, vertical):
+    """(n, 3) drag on feet at ``positions`` (n, 3) moving at ``velocities`` (n, 3): each foot in its
+    segment's layer (segments from ``starts``, sorted; nominal surface ``h_starts`` + slope) gets
+    ``sim.terrain.layer_drag``'s force, float for float (the same operations in the same order)."""
+    n = positions.shape[0]
+    forces = np.zeros((n, 3))
+    last = starts.shape[0] - 1
+    for k in range(n):
+        x = positions[k, 0]
+        seg = min(max(np.searchsorted(starts, x, side="right") - 1, 0), last)
+        height = positions[k, 2] - FOOT_RADIUS_M - (h_starts[seg] + (x - starts[seg]) * slopes[seg])
+        layer = layer_height[seg]
+        if not (layer > 0 and height < layer and quadratic[seg] > 0):
+            continue
+        m0, m1, m2 = velocities[k, 0], velocities[k, 1], velocities[k, 2]
+        if not vertical[seg]:
+            m2 = 0.0
+        speed = np.sqrt(m0 * m0 + m1 * m1 + m2 * m2)
+        depth = min(max((layer - height) / layer, 0.0), 1.0)
+        magnitude = min(quadratic[seg] * depth * speed**2, max_force[seg])
+        if speed > 1e-9:
+            forces[k, 0] = -magnitude * (m0 / speed)
+            forces[k, 1] = -magnitude * (m1 / speed)
+            forces[k, 2] = -magnitude * (m2 / speed)
+    return forces
