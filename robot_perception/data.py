@@ -121,9 +121,10 @@ class PriorMix:
 
 
 def training_sample(frames: FrameSet, i: int, rng: np.random.Generator, mix: PriorMix = PriorMix(),
-                    predict: Callable[[int], np.ndarray] | None = None):
+                    predict: Callable[[int], np.ndarray] | None = None, appearance: str = "basic"):
     """(rgb uint8 HxWx3, prior labels or None, labels, depth) for frame ``i`` with augmentations.
-    ``predict(j)``: the model's current labels (HxW uint8) for frame ``j``, for ``mix.own_prediction``."""
+    ``predict(j)``: the model's current labels (HxW uint8) for frame ``j``, for ``mix.own_prediction``.
+    ``appearance``: "basic" (global gain and offset jitter) or "wide" (see ``wide_appearance``)."""
     rgb, labels, depth = frames.rgb[i], frames.labels[i], frames.depth[i]
     num_classes = len(frames.class_names)
     draw = rng.random()
@@ -144,14 +145,72 @@ def training_sample(frames: FrameSet, i: int, rng: np.random.Generator, mix: Pri
         rgb = cv2.remap(rgb, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
         labels = cv2.remap(labels, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT)
         depth = cv2.remap(depth, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT)
-    # photometric jitter
-    gain = rng.uniform(0.8, 1.2) * rng.uniform(0.95, 1.05, 3)
-    rgb = np.clip(rgb.astype(np.float32) * gain + rng.uniform(-10, 10), 0, 255).astype(np.uint8)
+    if appearance == "wide":
+        rgb = wide_appearance(rgb, labels, rng, num_classes)
+    else:  # photometric jitter
+        gain = rng.uniform(0.8, 1.2) * rng.uniform(0.95, 1.05, 3)
+        rgb = np.clip(rgb.astype(np.float32) * gain + rng.uniform(-10, 10), 0, 255).astype(np.uint8)
     if rng.random() < 0.5:  # mirror the whole scene
         rgb, labels, depth = rgb[:, ::-1], labels[:, ::-1], depth[:, ::-1]
         prior = None if prior is None else prior[:, ::-1]
     return (np.ascontiguousarray(rgb), None if prior is None else np.ascontiguousarray(prior),
             np.ascontiguousarray(labels), np.ascontiguousarray(depth))
+
+
+APPEARANCE_AUGMENTATIONS = ("basic", "wide")
+
+
+def wide_appearance(rgb: np.ndarray, labels: np.ndarray, rng: np.random.Generator, num_classes: int) -> np.ndarray:
+    """Appearance variation beyond the simulator's, then image corruptions (uint8 HxWx3 in and out).
+
+    Colour changes keep each class's hue family (per-channel factors stay within a few per cent, as
+    the simulator's tints do) and widen brightness: it is the cue that lighting, slopes facing or
+    away from the sun and per-seed texture brightness make unreliable (deep grass and grass share
+    one texture photo and differ mainly in colour), so the model must not lean on it alone.
+
+    * per class (half the samples): each class's pixels get their own brightness 0.8..1.25 and a
+      tint of +-3 % per channel (the per-seed texture colour jitter, wider);
+    * exposure 0.6..1.6 (log-uniform), colour balance +-5 % per channel, offset +-12, contrast about
+      the mean 0.7..1.3, gamma 0.85..1.2;
+    * a smooth illumination field (40 %): +-25 % over the image, as shading on slopes and hills;
+    * corruptions: Gaussian blur (20 %), motion blur (10 %), Gaussian noise sigma 2..8 (30 %),
+      JPEG quality 30..90 (30 %).
+    """
+    h, w = labels.shape
+    img = rgb.astype(np.float32)
+    if rng.random() < 0.5:
+        scale = np.exp(rng.uniform(np.log(0.8), np.log(1.25), num_classes + 1)).astype(np.float32)
+        tint = rng.uniform(0.97, 1.03, (num_classes + 1, 3)).astype(np.float32)
+        index = np.where(labels < num_classes, labels, num_classes).astype(np.intp)
+        img = img * (scale[index][..., None] * tint[index])
+    gain = np.exp(rng.uniform(np.log(0.6), np.log(1.6))) * rng.uniform(0.95, 1.05, 3)
+    img = img * gain.astype(np.float32) + rng.uniform(-12, 12)
+    mean = img.mean()
+    img = mean + (img - mean) * rng.uniform(0.7, 1.3)
+    if rng.random() < 0.4:
+        coarse = rng.uniform(-1.0, 1.0, (3, 4)).astype(np.float32)
+        field = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
+        img = img * (1.0 + 0.25 * np.clip(field, -1.0, 1.0))[..., None]
+    img = np.clip(img, 0, 255)
+    img = 255.0 * (img / 255.0) ** rng.uniform(0.85, 1.2)
+    if rng.random() < 0.2:
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 1.3))
+    if rng.random() < 0.1:
+        size = int(rng.integers(3, 8))
+        kernel = np.zeros((size, size), np.float32)
+        if rng.random() < 0.5:
+            kernel[size // 2, :] = 1.0 / size
+        else:
+            kernel[:, size // 2] = 1.0 / size
+        img = cv2.filter2D(img, -1, kernel, borderType=cv2.BORDER_REFLECT)
+    if rng.random() < 0.3:
+        img = img + rng.normal(0.0, rng.uniform(2.0, 8.0), img.shape).astype(np.float32)
+    out = np.clip(img, 0, 255).astype(np.uint8)
+    if rng.random() < 0.3:
+        ok, data = cv2.imencode(".jpg", out[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(rng.integers(30, 91))])
+        if ok:
+            out = cv2.imdecode(data, cv2.IMREAD_COLOR)[..., ::-1]
+    return np.ascontiguousarray(out)
 
 
 def valid_depth(depth: np.ndarray, labels: np.ndarray) -> np.ndarray:

@@ -50,6 +50,11 @@ def write_model_card(checkpoint: str | Path, evaluation: dict, path: str | Path,
         f"  ground truth under an affine transform (the rest; {mix.major_affine:.0%} of those major), random blobs "
         f"relabelled ({mix.label_swaps:.0%}),",
         f"  and a smooth image warp against an unchanged prior ({mix.image_warp:.0%}).",
+        "- Photometric augmentation: " + (
+            "wide (`robot_perception.data.wide_appearance`: per-class brightness 0.8-1.25 and tint +-3 %, "
+            "exposure 0.6-1.6,\n  colour balance +-5 %, contrast 0.7-1.3, gamma 0.85-1.2, smooth shading +-25 %, "
+            "blur, motion blur, noise, JPEG)." if header.get("appearance_augmentation") == "wide"
+            else "basic (exposure 0.8-1.2, colour balance +-5 %, offset +-10)."),
         "",
         "## Evaluation (trails never used in training)",
         f"- Data: {evaluation['frames']} frames from `semloco dataset` with seed {evaluation['data_seed']}.",

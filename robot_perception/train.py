@@ -21,8 +21,8 @@ import torch
 import torch.nn.functional as F
 
 from robot_perception.checkpoint import load_checkpoint, save_checkpoint
-from robot_perception.data import (FrameSet, PriorMix, concatenate_frames, load_frames, training_sample,
-                                   valid_depth)
+from robot_perception.data import (APPEARANCE_AUGMENTATIONS, FrameSet, PriorMix, concatenate_frames, load_frames,
+                                   training_sample, valid_depth)
 from robot_perception.model import MAX_DEPTH_M, MIN_DEPTH_M, TerrainNet, network_input
 from sim.camera import IGNORE_LABEL
 
@@ -46,6 +46,8 @@ class TrainConfig:
     # share of the previous-frame priors taken from the model's own labels of that frame (as at run
     # time) instead of its ground truth; 0 = the seed's perturbations only
     own_prior_share: float = 0.0
+    # photometric augmentation: "basic" (global gain/offset, as before) or "wide" (data.wide_appearance)
+    appearance: str = "basic"
 
 
 def to_batch(samples, num_classes: int, use_prior: bool):
@@ -87,6 +89,8 @@ def train(config: TrainConfig, frames: FrameSet | None = None, progress: bool = 
 
     if not 0.0 <= config.own_prior_share <= 1.0:
         raise ValueError(f"--own-prior-share: must be in [0, 1], got {config.own_prior_share}")
+    if config.appearance not in APPEARANCE_AUGMENTATIONS:
+        raise ValueError(f"--appearance: one of {APPEARANCE_AUGMENTATIONS}, got {config.appearance!r}")
     if config.own_prior_share and not config.use_previous_mask:
         raise ValueError("--own-prior-share: needs the previous-mask channel (not with --no-previous-mask)")
     torch.set_num_threads(config.threads)
@@ -140,7 +144,7 @@ def train(config: TrainConfig, frames: FrameSet | None = None, progress: bool = 
             for group in optimizer.param_groups:
                 group["lr"] = lr
             idx = rng.integers(0, len(frames), config.batch_size)
-            samples = [training_sample(frames, int(i), rng, mix, predict) for i in idx]
+            samples = [training_sample(frames, int(i), rng, mix, predict, config.appearance) for i in idx]
             rgb, labels, log_depth, valid = to_batch(samples, num_classes, config.use_previous_mask)
             output = model(rgb)
             total, seg, dep = losses(output, labels, log_depth, valid, config.depth_weight)
@@ -168,6 +172,7 @@ def train(config: TrainConfig, frames: FrameSet | None = None, progress: bool = 
         "trained_steps": step, "train_minutes": round(elapsed / 60, 1), "batch_size": config.batch_size,
         "train_data": str(config.data), "train_data_seed": frames.card.get("seed"),
         "init": str(config.init) if config.init else None, "own_prior_share": config.own_prior_share,
+        "appearance_augmentation": config.appearance,
         "train_trail_seeds": frames.card.get("trail_seeds"), "train_frames": len(frames),
         "command": config.command,
     })

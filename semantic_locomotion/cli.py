@@ -56,7 +56,7 @@ def _dataset(args: argparse.Namespace) -> int:
         return 2
     request = DatasetRequest(Path(args.out), args.trails, args.frames_per_trail, args.seed,
                              command="semloco " + " ".join(sys.argv[1:]), boulders=args.boulders,
-                             burst_frames=args.burst_frames)
+                             burst_frames=args.burst_frames, max_slope_deg=args.max_slope_deg)
     if args.ray:
         from semantic_locomotion.sweep import make_dataset_on_ray as make_dataset
     try:
@@ -89,7 +89,8 @@ def _train_perception(args: argparse.Namespace) -> int:
     config = TrainConfig(data if len(data) > 1 else data[0], Path(args.out), not args.no_previous_mask, args.minutes,
                          args.max_steps, args.batch_size, learning_rate=args.learning_rate, threads=args.threads,
                          seed=args.seed, command="semloco " + " ".join(sys.argv[1:]),
-                         init=Path(args.init) if args.init else None, own_prior_share=args.own_prior_share)
+                         init=Path(args.init) if args.init else None, own_prior_share=args.own_prior_share,
+                         appearance=args.appearance)
     try:
         report = train(config, progress=not args.quiet)
     except (FileNotFoundError, ValueError) as exc:
@@ -307,6 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     dataset.add_argument("--burst-frames", type=int, default=5,
                          help="consecutive camera frames per capture point (e.g. 30 for a video set to measure "
                          "flicker on)")
+    dataset.add_argument("--max-slope-deg", type=float,
+                         help="slopes of the random trails, within +-this (default: random_trail's, 10; 0: flat)")
     dataset.add_argument("--boulders", action="store_true",
                          help="put boulders beside the walking line and one closing each trail")
     dataset.add_argument("--ray", action="store_true",
@@ -405,6 +408,9 @@ def build_parser() -> argparse.ArgumentParser:
     perception.add_argument("--own-prior-share", type=float, default=0.0,
                             help="share of the previous-frame priors taken from the model's own labels of that frame "
                             "(as at run time) instead of its ground truth")
+    perception.add_argument("--appearance", choices=("basic", "wide"), default="basic",
+                            help="photometric augmentation: basic (global gain and offset) or wide (per-class "
+                                 "brightness and tint, exposure, contrast, gamma, shading, blur, noise, JPEG)")
     perception.add_argument("--no-previous-mask", action="store_true",
                             help="ablation: RGB only, without the previous-mask channel")
     perception.add_argument("--quiet", action="store_true")

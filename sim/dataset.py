@@ -91,6 +91,7 @@ class DatasetRequest:
     command: str = ""
     boulders: bool = False  # put boulders on the trails (see with_boulders)
     burst_frames: int = 5  # consecutive camera frames per capture point (longer: video for flicker evaluation)
+    max_slope_deg: float | None = None  # slopes of the random trails (None: random_trail's default; 0: flat)
 
 
 def with_boulders(trail: Trail, seed: int) -> Trail:
@@ -203,9 +204,11 @@ class TrailJob:
     frames_wanted: int
     burst_frames: int
     boulders: bool
+    max_slope_deg: float | None = None  # None: random_trail's default
 
     def trail(self) -> Trail:
-        trail = random_trail(self.seed, name=f"trail_{self.index:03d}")
+        slopes = {} if self.max_slope_deg is None else {"max_slope_deg": self.max_slope_deg}
+        trail = random_trail(self.seed, name=f"trail_{self.index:03d}", **slopes)
         return with_boulders(trail, self.seed) if self.boulders else trail
 
 
@@ -272,7 +275,7 @@ def dataset_card(request: DatasetRequest, trail_seeds: list[int], camera_config:
     return {
         "format": "semantic_locomotion synthetic dataset v1 (see sim/dataset.py)",
         "command": request.command, "seed": request.seed, "trail_seeds": trail_seeds,
-        "boulders": request.boulders, "burst_frames": request.burst_frames,
+        "boulders": request.boulders, "burst_frames": request.burst_frames, "max_slope_deg": request.max_slope_deg,
         "classes": {str(i): name for i, name in enumerate(catalogue.class_names)},
         "walkable_classes": list(catalogue.walkable), "ignore_label": IGNORE_LABEL,
         "camera": dataclasses.asdict(camera_config),
@@ -296,7 +299,7 @@ def make_dataset(request: DatasetRequest, progress=None, capture: TrailCapture |
     camera_config = load_camera_config()
     rng = np.random.default_rng(request.seed)
     trail_seeds = [int(s) for s in rng.integers(0, 2**31 - 1, request.trails)]
-    jobs = [TrailJob(t, seed, request.frames_per_trail, request.burst_frames, request.boulders)
+    jobs = [TrailJob(t, seed, request.frames_per_trail, request.burst_frames, request.boulders, request.max_slope_deg)
             for t, seed in enumerate(trail_seeds)]
     card = dataset_card(request, trail_seeds, camera_config)
     writer = DatasetWriter(out, card, load_terrain_catalogue().class_names, progress)

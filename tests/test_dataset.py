@@ -82,3 +82,17 @@ def test_interrupted_run_leaves_readable_frames(tmp_path):
     for record in records:
         rgb, labels, depth = load_frame(out, record)
         assert rgb is not None and labels is not None and depth.shape == (120, 160)
+
+
+def test_max_slope_deg_reaches_the_trails():
+    """DatasetRequest.max_slope_deg: 0 gives flat trails (the old flat validation sets), None keeps
+    random_trail's default slopes."""
+    from sim.dataset import TrailJob
+    from sim.trail import random_trail
+
+    seed = 1016164991
+    flat = TrailJob(0, seed, 10, 5, False, max_slope_deg=0.0).trail()
+    assert all(s.slope_deg == 0.0 for s in flat.segments)
+    assert flat.segments == random_trail(seed, max_slope_deg=0.0).segments
+    assert TrailJob(0, seed, 10, 5, False).trail().segments == random_trail(seed).segments
+    assert any(s.slope_deg != 0.0 for s in random_trail(seed).segments)

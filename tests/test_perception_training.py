@@ -98,3 +98,38 @@ def test_own_prediction_prior(datasets, tmp_path):
     report = train(TrainConfig(plain, tmp_path / "own.pt", max_steps=2, batch_size=2, threads=1, minutes=10,
                                own_prior_share=0.5), progress=False)
     assert report["steps"] == 2 and load_checkpoint(tmp_path / "own.pt")[1]["own_prior_share"] == 0.5
+
+
+def test_wide_appearance_augmentation(datasets, tmp_path):
+    """The wide photometric augmentation keeps the image's shape and type, leaves the labels and depth
+    as they are, is deterministic for a seed, varies brightness far more than hue, and is recorded in
+    the checkpoint."""
+    import numpy as np
+
+    from robot_perception.data import PriorMix, training_sample, wide_appearance
+
+    plain, _ = datasets
+    frames = load_frames(plain)
+    rgb, labels = frames.rgb[0], frames.labels[0]
+    out = wide_appearance(rgb, labels, np.random.default_rng(3), len(frames.class_names))
+    assert out.shape == rgb.shape and out.dtype == np.uint8
+    assert np.array_equal(out, wide_appearance(rgb, labels, np.random.default_rng(3), len(frames.class_names)))
+    # a flat grey image of one class: brightness spreads widely, the channels stay close to each other
+    grey, one_class = np.full((24, 32, 3), 120, np.uint8), np.zeros((24, 32), np.uint8)
+    rng = np.random.default_rng(0)
+    means = np.array([wide_appearance(grey, one_class, rng, 12).reshape(-1, 3).mean(0) for _ in range(200)])
+    brightness = means.mean(1)
+    assert brightness.max() / brightness.min() > 2.0
+    assert np.percentile(np.abs(means / brightness[:, None] - 1.0), 95) < 0.12
+    no_warp = PriorMix(image_warp=0.0)
+    for k in range(4):  # without the geometric warp the targets are the frame's, perhaps mirrored
+        _rgb, _prior, lab, dep = training_sample(frames, k, np.random.default_rng(k), no_warp, appearance="wide")
+        mirrored = not np.array_equal(lab, frames.labels[k])
+        assert np.array_equal(lab, frames.labels[k][:, ::-1] if mirrored else frames.labels[k])
+        assert np.array_equal(dep, frames.depth[k][:, ::-1] if mirrored else frames.depth[k])
+    report = train(TrainConfig(plain, tmp_path / "wide.pt", max_steps=2, batch_size=2, threads=1, minutes=10,
+                               appearance="wide"), progress=False)
+    assert report["steps"] == 2 and load_checkpoint(tmp_path / "wide.pt")[1]["appearance_augmentation"] == "wide"
+    with pytest.raises(ValueError, match="--appearance"):
+        train(TrainConfig(plain, tmp_path / "bad.pt", max_steps=1, batch_size=2, threads=1, appearance="wild"),
+              progress=False)
