@@ -43,6 +43,9 @@ class ControllerConfig:
     control_rate_hz: float = 500.0
     initial_gait: str = "stand"
     use_ground_truth_state: bool = False  # debugging: read the simulator instead of estimating
+    # walk relative to the estimated ground plane (reference height and attitude, friction
+    # cones, footholds); false takes the ground as level (the controller before slopes)
+    terrain_aware: bool = True
     command_timeout_s: float = 0.5  # a command older than this is replaced by zero velocity
     lost_contact_delay_s: float = 0.02
     early_contact_min_progress: float = 0.5
@@ -154,12 +157,12 @@ class LocomotionController:
         cfg = self.config
         self.events = EventLog()
         self.estimator = (
-            GroundTruthEstimator(robot) if cfg.use_ground_truth_state
+            GroundTruthEstimator(robot, cfg.estimator.ground_plane) if cfg.use_ground_truth_state
             else KalmanStateEstimator(robot, cfg.estimator)
         )
         self.gait = GaitScheduler(self.gait_by_name(cfg.initial_gait), cfg.gait_transition)
         self.swing = SwingLegController(robot, cfg.swing)
-        self.stance = StanceLegController(robot, cfg.mpc)
+        self.stance = StanceLegController(robot, cfg.mpc, cfg.terrain_aware)
         self.commands = CommandFilter(cfg.command_limits)
         self.safety = SafetyFilter(robot, cfg.safety, self.events)
         self.dt = 1.0 / cfg.control_rate_hz
@@ -303,7 +306,7 @@ class LocomotionController:
         time_to_td = touchdown_times(desired, gait.stance_progress(), swing_progress, stance_duration, swing_duration)
         footholds = self.swing.plan_footholds(
             state, cmd_vel_world, command.yaw_rate_radps, stance_duration, time_to_td,
-            gait.base_height, ground_height=0.0,
+            gait.base_height, ground=state.ground if cfg.terrain_aware else None,
         )
         swing_torques, _ = self.swing.update(
             state, swing_mask, swing_progress, swing_duration, gait.swing_height, lost & desired,

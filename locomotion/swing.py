@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit
 
 from locomotion import kinematics as kin
+from locomotion.ground_plane import GroundPlane
 from locomotion.robot_model import RobotDescription
 from locomotion.robot_state import EstimatedState
 
@@ -220,9 +221,10 @@ class SwingLegController:
         stance_duration: float,
         time_to_touchdown: np.ndarray,
         base_height: float,
-        ground_height: float,
+        ground: GroundPlane | None = None,
     ) -> np.ndarray:
-        """(4, 3) world touchdown points (z: foot centre on the ground)."""
+        """(4, 3) touchdown points (odometry frame; z: the foot's centre on ``ground``, the estimated
+        plane, or on level ground at z = 0 without one)."""
         hips = hips_at_touchdown_heading(state.position, float(state.rpy[2]), yaw_rate,
                                          np.asarray(time_to_touchdown, dtype=float), self.nominal_feet)
         xy = raibert_footholds(
@@ -232,7 +234,11 @@ class SwingLegController:
         )
         footholds = np.empty((4, 3))
         footholds[:, :2] = xy
-        footholds[:, 2] = ground_height + self.robot.foot_radius_m
+        if ground is None:
+            footholds[:, 2] = self.robot.foot_radius_m
+        else:
+            footholds[:, 2] = ground.offset + ground.gx * xy[:, 0] + ground.gy * xy[:, 1]
+            footholds[:, 2] += self.robot.foot_radius_m / ground.normal_z
         self.footholds = footholds
         return footholds
 
