@@ -65,7 +65,7 @@ class EstimatedState:
     foot_positions_body: np.ndarray  # (4, 3) trunk frame
     foot_velocities_body: np.ndarray  # (4, 3) relative to the trunk, trunk frame
     jacobians: np.ndarray  # (4, 3, 3)
-    ground: GroundPlane = GroundPlane()  # the estimated ground plane (odometry frame)
+    ground: GroundPlane = dataclasses.field(default_factory=GroundPlane)  # estimated ground (odometry frame)
 
     @property
     def height_above_ground(self) -> float:

@@ -34,6 +34,10 @@ class SwingConfig:
     max_foothold_offset_m: float = 0.18  # from the hip, horizontal
     lost_contact_reach_m: float = 0.05  # how far below the planned ground a foot searches
     lost_contact_speed_mps: float = 0.5
+    # the swing aims this far below the estimated ground, so that a foot still moves down when it
+    # reaches ground that is lower than estimated (past a crest); where the ground is as estimated
+    # it touches down a little early and the early-contact rule starts its stance
+    touchdown_depth_m: float = 0.0
 
 
 @njit(cache=True)
@@ -235,10 +239,10 @@ class SwingLegController:
         footholds = np.empty((4, 3))
         footholds[:, :2] = xy
         if ground is None:
-            footholds[:, 2] = self.robot.foot_radius_m
+            footholds[:, 2] = self.robot.foot_radius_m - self.config.touchdown_depth_m
         else:
             footholds[:, 2] = ground.offset + ground.gx * xy[:, 0] + ground.gy * xy[:, 1]
-            footholds[:, 2] += self.robot.foot_radius_m / ground.normal_z
+            footholds[:, 2] += self.robot.foot_radius_m / ground.normal_z - self.config.touchdown_depth_m
         self.footholds = footholds
         return footholds
 

@@ -176,15 +176,17 @@ def test_leg_contact_states_match_the_mask_rules(seed):
         desired, contact = rng.random(4) < 0.5, rng.random(4) < 0.5
         progress = np.where(desired, 0.0, rng.random(4))
         stance, swing, lost, early_new, lost_new = leg_contact_states(desired, contact, progress, early, lost_time,
-                                                                      0.002, 0.5, 0.004)
+                                                                      0.002, 0.5, 0.004, 0.4)
         expected_early = (early | (~desired & contact & (progress >= 0.5))) & ~desired
         expected_time = np.where(desired & ~contact, lost_time + 0.002, 0.0)
         expected_lost = expected_time > 0.004
         np.testing.assert_array_equal(early_new, expected_early)
         np.testing.assert_array_equal(lost_new, expected_time)
         np.testing.assert_array_equal(lost, expected_lost)
-        np.testing.assert_array_equal(stance, (desired & ~expected_lost) | expected_early)
-        np.testing.assert_array_equal(swing, ~desired & ~expected_early)
+        # while a foot searches for ground, planted feet due to swing stay down until 0.4 of their swing
+        held = expected_lost.any() & ~desired & contact & ~expected_early & (progress < 0.4)
+        np.testing.assert_array_equal(stance, (desired & ~expected_lost) | expected_early | held)
+        np.testing.assert_array_equal(swing, ~desired & ~expected_early & ~held)
         early, lost_time = early_new, lost_new
 
 

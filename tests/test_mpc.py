@@ -181,7 +181,7 @@ def test_osqp_fast_path_matches_cvxpy_reference_on_a_slope(seed, slope_deg):
 
 @pytest.mark.parametrize("seed", range(6))
 def test_forces_on_a_slope_respect_the_cone_about_the_ground_normal(seed):
-    problem, ground = sloped_problem(seed, 12.0)
+    problem, _ = sloped_problem(seed, 12.0)
     sol = ConvexMpc(CONFIG, ROBOT.mass_kg, ROBOT.inertia).solve(problem)
     assert sol.solved
     mu, tol = CONFIG.friction_coefficient, 0.5
