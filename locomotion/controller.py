@@ -43,9 +43,14 @@ class ControllerConfig:
     control_rate_hz: float = 500.0
     initial_gait: str = "stand"
     use_ground_truth_state: bool = False  # debugging: read the simulator instead of estimating
+    # walk relative to the estimated ground plane (reference height and attitude, friction
+    # cones, footholds); false takes the ground as level (the controller before slopes)
+    terrain_aware: bool = True
     command_timeout_s: float = 0.5  # a command older than this is replaced by zero velocity
     lost_contact_delay_s: float = 0.02
     early_contact_min_progress: float = 0.5
+    # while a foot searches for lost ground, legs due to swing stay planted up to this swing progress
+    lost_contact_hold_progress: float = 0.0
     # Integral action on the forward speed: unmodelled resistance (grass stems, mud) makes the
     # robot fall short of the command; the MPC and foot placement are given the command plus
     # gain * integral of the (estimated) speed error, clipped to speed_integral_limit_mps.
@@ -78,23 +83,31 @@ def load_controller_config(path: str | Path | None = None) -> ControllerConfig:
 
 @njit(cache=True)
 def leg_contact_states(desired, contact, swing_progress, early_contact, lost_contact_time, dt,
-                       early_min_progress, lost_delay):
+                       early_min_progress, lost_delay, hold_max_progress):
     """The schedule refined by the foot contact sensors, per leg: (stance, swing, lost, early contact,
     lost-contact time).
 
     A swinging leg that touches down after ``early_min_progress`` of its swing is in stance early
     (until its scheduled stance begins); a leg scheduled in stance whose sensor has read no contact
-    for longer than ``lost_delay`` has lost its ground (the swing controller reaches down for it)."""
+    for longer than ``lost_delay`` has lost its ground (the swing controller reaches down for it).
+    While any leg has lost its ground, a leg due to lift off that still stands on the ground stays
+    in stance until ``hold_max_progress`` of its swing: a foot searching for ground past a crest
+    must not leave the trunk on one diagonal foot (0 disables the hold)."""
     n = desired.shape[0]
     stance, swing, lost = np.empty(n, np.bool_), np.empty(n, np.bool_), np.empty(n, np.bool_)
     early_out, lost_time = np.empty(n, np.bool_), np.empty(n)
+    any_lost = False
+    for leg in range(n):
+        lost_time[leg] = lost_contact_time[leg] + dt if desired[leg] and not contact[leg] else 0.0
+        lost[leg] = lost_time[leg] > lost_delay
+        any_lost = any_lost or lost[leg]
     for leg in range(n):
         early = not desired[leg] and contact[leg] and swing_progress[leg] >= early_min_progress
         early_out[leg] = (early_contact[leg] or early) and not desired[leg]
-        lost_time[leg] = lost_contact_time[leg] + dt if desired[leg] and not contact[leg] else 0.0
-        lost[leg] = lost_time[leg] > lost_delay
-        stance[leg] = (desired[leg] and not lost[leg]) or early_out[leg]
-        swing[leg] = not desired[leg] and not early_out[leg]
+        held = (any_lost and not desired[leg] and contact[leg] and not early_out[leg]
+                and swing_progress[leg] < hold_max_progress)
+        stance[leg] = (desired[leg] and not lost[leg]) or early_out[leg] or held
+        swing[leg] = not desired[leg] and not early_out[leg] and not held
     return stance, swing, lost, early_out, lost_time
 
 
@@ -154,12 +167,12 @@ class LocomotionController:
         cfg = self.config
         self.events = EventLog()
         self.estimator = (
-            GroundTruthEstimator(robot) if cfg.use_ground_truth_state
+            GroundTruthEstimator(robot, cfg.estimator.ground_plane) if cfg.use_ground_truth_state
             else KalmanStateEstimator(robot, cfg.estimator)
         )
         self.gait = GaitScheduler(self.gait_by_name(cfg.initial_gait), cfg.gait_transition)
         self.swing = SwingLegController(robot, cfg.swing)
-        self.stance = StanceLegController(robot, cfg.mpc)
+        self.stance = StanceLegController(robot, cfg.mpc, cfg.terrain_aware)
         self.commands = CommandFilter(cfg.command_limits)
         self.safety = SafetyFilter(robot, cfg.safety, self.events)
         self.dt = 1.0 / cfg.control_rate_hz
@@ -292,7 +305,8 @@ class LocomotionController:
         swing_progress = gait.swing_progress()
         stance, swing_mask, lost, self.early_contact, self.lost_contact_time = leg_contact_states(
             desired, np.asarray(sensors.foot_contact, dtype=bool), swing_progress, self.early_contact,
-            self.lost_contact_time, dt, cfg.early_contact_min_progress, cfg.lost_contact_delay_s)
+            self.lost_contact_time, dt, cfg.early_contact_min_progress, cfg.lost_contact_delay_s,
+            cfg.lost_contact_hold_progress)
 
         # footholds for swinging legs and for legs that will swing within the horizon
         yaw = float(state.rpy[2])
@@ -303,7 +317,7 @@ class LocomotionController:
         time_to_td = touchdown_times(desired, gait.stance_progress(), swing_progress, stance_duration, swing_duration)
         footholds = self.swing.plan_footholds(
             state, cmd_vel_world, command.yaw_rate_radps, stance_duration, time_to_td,
-            gait.base_height, ground_height=0.0,
+            gait.base_height, ground=state.ground if cfg.terrain_aware else None,
         )
         swing_torques, _ = self.swing.update(
             state, swing_mask, swing_progress, swing_duration, gait.swing_height, lost & desired,

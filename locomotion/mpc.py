@@ -13,6 +13,15 @@ discretised with forward Euler at ``dt`` over ``horizon_steps`` steps. The QP mi
 sum_k |x_k - x_ref,k|^2_Q + alpha |f_k|^2 subject to the dynamics, a four-sided friction pyramid
 and normal-force bounds on feet in contact, and zero force on feet in swing.
 
+On sloped ground (``locomotion.ground_plane``) the problem is stated relative to the estimated
+ground: the friction pyramid is built on the ground's normal and its two tangents
+(``MpcProblem.ground_frame``), and the reference (``reference_trajectory`` with a ground plane)
+holds the trunk at the gait's height above the plane along its normal, climbing or descending with
+it, with the attitude of a trunk lying parallel to it. Gravity stays the world's vertical vector:
+in the ground's frame it has the component m g sin(slope) down the slope, which the stance forces
+must hold against, and stating the dynamics in the world frame with the ground-relative cones
+and reference is that same problem in other coordinates.
+
 ``solve_reference`` states the problem in cvxpy as the readable definition. ``ConvexMpc`` solves the
 same problem every control tick with OSQP directly: the sparsity pattern is built once and only
 the numbers are updated in place, and each solve warm-starts from the previous one.
@@ -29,6 +38,7 @@ import osqp
 import scipy.sparse as sp
 from numba import njit
 
+from locomotion.ground_plane import GroundPlane, slope_attitude
 from locomotion.kinematics import rotation_z, skew
 
 STATE_DIM = 13
@@ -80,6 +90,9 @@ class MpcProblem:
     contacts: np.ndarray  # (H, 4) bool, planned stance
     mass_kg: float
     inertia_body: np.ndarray  # (3, 3)
+    # the ground's frame (columns: forward and left tangents, normal; world frame): the friction
+    # pyramid and the normal-force bounds act along these axes. Identity on level ground.
+    ground_frame: np.ndarray = dataclasses.field(default_factory=lambda: np.eye(3))
 
 
 @dataclasses.dataclass
@@ -115,11 +128,12 @@ def discretize(a_c: np.ndarray, b_c: np.ndarray, dt: float) -> tuple[np.ndarray,
     return np.eye(a_c.shape[0]) + a_c * dt, b_c * dt
 
 
-def friction_pyramid(mu: float) -> np.ndarray:
-    """(5, 3) rows acting on one foot force (fx, fy, fz): fz, then fx - mu fz, -fx - mu fz, fy - mu fz, -fy - mu fz."""
-    return np.array(
-        [[0.0, 0.0, 1.0], [1.0, 0.0, -mu], [-1.0, 0.0, -mu], [0.0, 1.0, -mu], [0.0, -1.0, -mu]]
-    )
+def friction_pyramid(mu: float, ground_frame: np.ndarray | None = None) -> np.ndarray:
+    """(5, 3) rows acting on one foot force f (world frame): its normal component n.f, then
+    (t1 - mu n).f, (-t1 - mu n).f, (t2 - mu n).f, (-t2 - mu n).f, with t1, t2, n the columns of
+    ``ground_frame`` (default: level ground, where the rows are fz, fx - mu fz, -fx - mu fz, ...)."""
+    t1, t2, n = np.eye(3) if ground_frame is None else np.asarray(ground_frame, dtype=float).T
+    return np.array([n, t1 - mu * n, -t1 - mu * n, t2 - mu * n, -t2 - mu * n])
 
 
 def reference_trajectory(
@@ -129,10 +143,15 @@ def reference_trajectory(
     base_height: float,
     horizon_steps: int,
     dt: float,
+    ground: GroundPlane | None = None,
 ) -> np.ndarray:
-    """(H, 13) states for steps 1..H: level trunk at ``base_height``, commanded planar twist.
+    """(H, 13) states for steps 1..H with the commanded planar twist: without ``ground``, a level
+    trunk at z = ``base_height``; with it, a trunk parallel to the plane (``slope_attitude`` at
+    each step's yaw) at ``base_height`` above it along its normal, rising with it (z and vz follow
+    the plane under the reference's path).
 
-    ``body_velocity`` is (vx, vy) in the yaw-aligned body frame; it turns with the reference yaw.
+    ``body_velocity`` is (vx, vy) in the yaw-aligned body frame (horizontal); it turns with the
+    reference yaw.
     """
     steps = np.arange(1, horizon_steps + 1)
     yaw = x0[2] + yaw_rate * steps * dt
@@ -148,6 +167,11 @@ def reference_trajectory(
     ref[:, 9] = vx
     ref[:, 10] = vy
     ref[:, 12] = GRAVITY
+    if ground is not None:
+        ref[:, 5] = ground.offset + ground.gx * ref[:, 3] + ground.gy * ref[:, 4] + base_height / ground.normal_z
+        ref[:, 11] = ground.gx * vx + ground.gy * vy
+        for k in range(horizon_steps):
+            ref[k, 0], ref[k, 1] = slope_attitude(ground, float(yaw[k]))
     return ref
 
 
@@ -192,12 +216,16 @@ def first_step_prediction(x0: np.ndarray, dt: float) -> np.ndarray:
 
 @njit(cache=True)
 def fill_qp_data(x0, x_ref, foot_positions, contacts, inv_inertia_body, dt, force_scale, values, a_rot_slots,
-                 b_ang_slots, perm, lower, upper, fz_rows, min_fz, max_fz, q, minus_two_weights):
+                 b_ang_slots, cone, cone_slots, perm, lower, upper, fz_rows, min_fz, max_fz, q, minus_two_weights):
     """One solve's numbers into the sparse QP: the constraint matrix's values in OSQP's order (returned;
-    ``values`` holds them in build order), the first step's force-free prediction as the first
-    equality bounds, the normal-force bounds (zero for feet planned in swing) and the linear cost
-    -2 Q x_ref. ``lower``, ``upper`` and ``q`` are filled in place."""
+    ``values`` holds them in build order, the friction pyramid ``cone`` (5, 3) on every foot and
+    step), the first step's force-free prediction as the first equality bounds, the normal-force
+    bounds (zero for feet planned in swing) and the linear cost -2 Q x_ref. ``lower``, ``upper`` and
+    ``q`` are filled in place."""
     h = x_ref.shape[0]
+    flat_cone = cone.ravel()
+    for i in range(cone_slots.shape[0]):
+        values[cone_slots[i]] = flat_cone[i % 15]
     yaw_lin = np.empty(h)  # the yaw the dynamics of step k are linearised at
     yaw_lin[0] = x0[2]
     yaw_lin[1:] = x_ref[:-1, 2]
@@ -238,14 +266,16 @@ def solve_reference(problem: MpcProblem, config: MpcConfig, solver: str = "CLARA
         constraints.append(x[k + 1] == a_d @ x[k] + b_d @ f[k])
         cost += cp.sum(cp.multiply(q_diag, cp.square(x[k + 1] - problem.x_ref[k])))
         cost += config.force_weight * cp.sum_squares(f[k])
+        t1, t2, n = np.asarray(problem.ground_frame, dtype=float).T
         for leg in range(4):
-            fx, fy, fz = f[k, 3 * leg], f[k, 3 * leg + 1], f[k, 3 * leg + 2]
+            force = f[k, 3 * leg: 3 * leg + 3]
+            normal = n @ force
             if problem.contacts[k, leg]:
                 constraints += [
-                    fz >= config.min_normal_force_n,
-                    fz <= config.max_normal_force_n,
-                    cp.abs(fx) <= mu * fz,
-                    cp.abs(fy) <= mu * fz,
+                    normal >= config.min_normal_force_n,
+                    normal <= config.max_normal_force_n,
+                    cp.abs(t1 @ force) <= mu * normal,
+                    cp.abs(t2 @ force) <= mu * normal,
                 ]
             else:
                 constraints.append(f[k, 3 * leg: 3 * leg + 3] == 0)
@@ -314,16 +344,16 @@ class ConvexMpc:
         r = (STATE_DIM * ks[:, None] + lin_r).ravel()
         c = (ui(0) + FORCE_DIM * ks[:, None] + lin_c).ravel()
         add("b_lin", r, c, -dt * self.force_scale / self.mass)
-        # Friction pyramid rows: 5 per foot per step
+        # Friction pyramid rows: 5 per foot per step, each on all 3 force components (the ground's
+        # frame turns them; on level ground 7 of the 15 are zero, kept as structural entries)
         cone = friction_pyramid(cfg.friction_coefficient)
         n_eq = STATE_DIM * h
         self.n_eq = n_eq
-        cr, cc = np.nonzero(cone)
-        cone_vals = cone[cr, cc]
+        cr, cc = np.divmod(np.arange(15), 3)
         foot_step = np.arange(4 * h)  # index over (k, leg)
         r = (n_eq + 5 * foot_step[:, None] + cr).ravel()
         c = (ui(0) + 3 * foot_step[:, None] + cc).ravel()
-        add("cone", r, c, np.tile(cone_vals, 4 * h))
+        add("cone", r, c, np.tile(cone.ravel(), 4 * h))
         self.n_cons = n_eq + 5 * 4 * h
 
         all_r, all_c = np.concatenate(rows), np.concatenate(cols)
@@ -370,7 +400,8 @@ class ConvexMpc:
             np.ascontiguousarray(problem.x0, dtype=float), np.ascontiguousarray(problem.x_ref, dtype=float),
             np.ascontiguousarray(problem.foot_positions, dtype=float),
             np.ascontiguousarray(problem.contacts, dtype=np.bool_).reshape(-1), self._inv_inertia_body,
-            cfg.dt_s, self.force_scale, self._values, self._a_rot_slots, self._slots["b_ang"], self._perm,
+            cfg.dt_s, self.force_scale, self._values, self._a_rot_slots, self._slots["b_ang"],
+            friction_pyramid(cfg.friction_coefficient, problem.ground_frame), self._slots["cone"], self._perm,
             self._l, self._u, self._fz_rows, cfg.min_normal_force_n / self.force_scale,
             cfg.max_normal_force_n / self.force_scale, self._q, self._minus_two_weights)
         return ax, self._q, self._l, self._u

@@ -8,6 +8,8 @@ import math
 import numpy as np
 from numba import njit
 
+from locomotion.ground_plane import GroundPlane
+
 
 @dataclasses.dataclass
 class SensorReadings:
@@ -57,12 +59,18 @@ class EstimatedState:
 
     rotation: np.ndarray  # (3, 3) body -> world
     rpy: np.ndarray  # (3,)
-    position: np.ndarray  # (3,) world; z is the height above the supporting ground
+    position: np.ndarray  # (3,) odometry frame (z = 0 at the ground the robot stood up on)
     linear_velocity: np.ndarray  # (3,) world
     angular_velocity_body: np.ndarray  # (3,)
     foot_positions_body: np.ndarray  # (4, 3) trunk frame
     foot_velocities_body: np.ndarray  # (4, 3) relative to the trunk, trunk frame
     jacobians: np.ndarray  # (4, 3, 3)
+    ground: GroundPlane = dataclasses.field(default_factory=GroundPlane)  # estimated ground (odometry frame)
+
+    @property
+    def height_above_ground(self) -> float:
+        """The trunk's height above the estimated ground plane, along its normal."""
+        return self.ground.height_above(self.position)
 
     @property
     def angular_velocity(self) -> np.ndarray:

@@ -1,5 +1,10 @@
 """Stance-leg control: set up the convex MPC from the estimated state, the command and the gait
-schedule, solve it at the MPC rate, and map the forces to joint torques tau = -J^T R^T f."""
+schedule, solve it at the MPC rate, and map the forces to joint torques tau = -J^T R^T f.
+
+With ``terrain_aware`` (the default) the problem is stated relative to the estimated ground plane
+(``EstimatedState.ground``): reference height and attitude follow it, the friction pyramid stands on
+its normal, and the feet's positions relative to the centre of mass along the horizon account for
+the trunk rising or sinking with the ground. Without it, the ground is taken as level."""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import dataclasses
 import numpy as np
 from numba import njit
 
+from locomotion.ground_plane import ground_frame
 from locomotion.mpc import GRAVITY, ConvexMpc, MpcConfig, MpcProblem, MpcSolution, reference_trajectory
 from locomotion.robot_model import RobotDescription
 from locomotion.robot_state import EstimatedState
@@ -46,9 +52,10 @@ class StanceOutput:
 
 
 class StanceLegController:
-    def __init__(self, robot: RobotDescription, config: MpcConfig):
+    def __init__(self, robot: RobotDescription, config: MpcConfig, terrain_aware: bool = True):
         self.robot = robot
         self.config = config
+        self.terrain_aware = terrain_aware
         self.mpc = ConvexMpc(config, robot.mass_kg, robot.inertia)
         self.com_offset = np.array(robot.com_offset_m)
         self.reset()
@@ -70,17 +77,20 @@ class StanceLegController:
         cfg = self.config
         com_world = state.rotation @ self.com_offset
         x0 = mpc_state(state, com_world)
+        ground = state.ground if self.terrain_aware else None
         x_ref = reference_trajectory(x0, body_velocity, yaw_rate, base_height + com_world[2],
-                                     cfg.horizon_steps, cfg.dt_s)
+                                     cfg.horizon_steps, cfg.dt_s, ground)
         # feet relative to the current CoM: planted feet where they are, swinging feet at their foothold
         feet_now = state.foot_positions_body @ state.rotation.T - com_world
         footholds_rel = footholds_world - (state.position + com_world)
         in_stance_now = contacts[0]
         anchor = np.where(in_stance_now[:, None], feet_now, footholds_rel)
         displacement = x_ref[:, 3:6] - x0[3:6]
-        displacement[:, 2] = 0.0
+        # the trunk is planned to move with the ground's rise, not to correct its height error here
+        displacement[:, 2] = 0.0 if ground is None else ground.gx * displacement[:, 0] + ground.gy * displacement[:, 1]
         foot_positions = anchor[None, :, :] - displacement[:, None, :]
-        return MpcProblem(x0, x_ref, foot_positions, contacts, self.robot.mass_kg, self.robot.inertia)
+        frame = np.eye(3) if ground is None else ground_frame(ground, float(x0[2]))
+        return MpcProblem(x0, x_ref, foot_positions, contacts, self.robot.mass_kg, self.robot.inertia, frame)
 
     def solve_due(self, t: float) -> bool:
         return t - self.last_solve_time >= self.config.solve_period_s - 1e-9

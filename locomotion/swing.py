@@ -19,6 +19,7 @@ import numpy as np
 from numba import njit
 
 from locomotion import kinematics as kin
+from locomotion.ground_plane import GroundPlane
 from locomotion.robot_model import RobotDescription
 from locomotion.robot_state import EstimatedState
 
@@ -33,6 +34,10 @@ class SwingConfig:
     max_foothold_offset_m: float = 0.18  # from the hip, horizontal
     lost_contact_reach_m: float = 0.05  # how far below the planned ground a foot searches
     lost_contact_speed_mps: float = 0.5
+    # the swing aims this far below the estimated ground, so that a foot still moves down when it
+    # reaches ground that is lower than estimated (past a crest); where the ground is as estimated
+    # it touches down a little early and the early-contact rule starts its stance
+    touchdown_depth_m: float = 0.0
 
 
 @njit(cache=True)
@@ -220,9 +225,10 @@ class SwingLegController:
         stance_duration: float,
         time_to_touchdown: np.ndarray,
         base_height: float,
-        ground_height: float,
+        ground: GroundPlane | None = None,
     ) -> np.ndarray:
-        """(4, 3) world touchdown points (z: foot centre on the ground)."""
+        """(4, 3) touchdown points (odometry frame; z: the foot's centre on ``ground``, the estimated
+        plane, or on level ground at z = 0 without one)."""
         hips = hips_at_touchdown_heading(state.position, float(state.rpy[2]), yaw_rate,
                                          np.asarray(time_to_touchdown, dtype=float), self.nominal_feet)
         xy = raibert_footholds(
@@ -232,7 +238,11 @@ class SwingLegController:
         )
         footholds = np.empty((4, 3))
         footholds[:, :2] = xy
-        footholds[:, 2] = ground_height + self.robot.foot_radius_m
+        if ground is None:
+            footholds[:, 2] = self.robot.foot_radius_m - self.config.touchdown_depth_m
+        else:
+            footholds[:, 2] = ground.offset + ground.gx * xy[:, 0] + ground.gy * xy[:, 1]
+            footholds[:, 2] += self.robot.foot_radius_m / ground.normal_z - self.config.touchdown_depth_m
         self.footholds = footholds
         return footholds
 

@@ -28,11 +28,14 @@ def random_angles(rng):
 
 
 def test_block_kalman_equals_the_generic_four_by_four_filter():
-    """The estimator's scalar / 2 x 2 form against the textbook filter on the same inputs."""
+    """The estimator's scalar / 2 x 2 form against the textbook filter on the same inputs, with the
+    ground height under each foot recorded at its touchdown (a foot touching down measures velocity
+    only on that tick)."""
     rng = np.random.default_rng(1)
     cfg = EstimatorConfig()
     estimator = KalmanStateEstimator(ROBOT, cfg)
     x, p = estimator.x.copy(), estimator.P.copy()
+    ground_z, grounded = None, np.zeros(4, bool)  # the ground under each foot, from its touchdown
     dt = 0.002
     for tick in range(300):
         q = ROBOT.stand_pose + rng.normal(0, 0.1, 12)
@@ -50,15 +53,30 @@ def test_block_kalman_equals_the_generic_four_by_four_filter():
         p = f @ p @ f.T + np.diag([(cfg.accelerometer_noise_mps2 * dt) ** 2] * 3
                                   + [(cfg.height_process_noise_mps * dt) ** 2])
         planted = stance & sensors.foot_contact
+        feet, _, foot_vel = leg_kinematics(ROBOT, sensors)
+        foot_z = (feet @ rot.T)[:, 2]  # each foot's height below the trunk (negative), world axes
+        if ground_z is None and planted.any():  # the first feet on the ground define z = 0
+            ground_z = np.zeros(4)
+            ground_z[planted] = foot_z[planted] - foot_z[planted].mean()
+            grounded = planted.copy()
         if planted.any():
-            feet, _, foot_vel = leg_kinematics(ROBOT, sensors)
             omega = sensors.imu_angular_velocity
             v = -(foot_vel[planted] + np.cross(omega, feet[planted])) @ rot.T
-            z = np.mean(-(feet[planted] @ rot.T)[:, 2]) + ROBOT.foot_radius_m
-            r = np.diag([cfg.leg_velocity_noise_mps**2 / planted.sum()] * 3 + [cfg.height_noise_m**2])
-            gain = p @ np.linalg.inv(p + r)
-            x = x + gain @ (np.append(v.mean(axis=0), z) - x)
-            p = (np.eye(4) - gain) @ p
+            noise = [cfg.leg_velocity_noise_mps**2 / planted.sum()] * 3
+            measures = planted & grounded  # feet touching down this tick measure no height
+            if measures.any():
+                h, y = np.eye(4), np.append(v.mean(axis=0), np.mean(ground_z[measures] - foot_z[measures])
+                                            + ROBOT.foot_radius_m)
+                r = np.diag(noise + [cfg.height_noise_m**2])
+            else:
+                h, y, r = np.eye(4)[:3], v.mean(axis=0), np.diag(noise)
+            gain = p @ h.T @ np.linalg.inv(h @ p @ h.T + r)
+            x = x + gain @ (y - h @ x)
+            p = (np.eye(4) - gain @ h) @ p
+        if ground_z is not None:  # touchdowns: the ground under the foot from this tick's estimate
+            new = planted & ~grounded
+            ground_z[new] = x[3] + foot_z[new] - ROBOT.foot_radius_m
+        grounded = planted.copy()
         np.testing.assert_allclose(estimator.x, x, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(estimator.P, p, rtol=1e-9, atol=1e-15)
         np.testing.assert_allclose(state.linear_velocity, x[:3], rtol=1e-9, atol=1e-12)
@@ -158,15 +176,17 @@ def test_leg_contact_states_match_the_mask_rules(seed):
         desired, contact = rng.random(4) < 0.5, rng.random(4) < 0.5
         progress = np.where(desired, 0.0, rng.random(4))
         stance, swing, lost, early_new, lost_new = leg_contact_states(desired, contact, progress, early, lost_time,
-                                                                      0.002, 0.5, 0.004)
+                                                                      0.002, 0.5, 0.004, 0.4)
         expected_early = (early | (~desired & contact & (progress >= 0.5))) & ~desired
         expected_time = np.where(desired & ~contact, lost_time + 0.002, 0.0)
         expected_lost = expected_time > 0.004
         np.testing.assert_array_equal(early_new, expected_early)
         np.testing.assert_array_equal(lost_new, expected_time)
         np.testing.assert_array_equal(lost, expected_lost)
-        np.testing.assert_array_equal(stance, (desired & ~expected_lost) | expected_early)
-        np.testing.assert_array_equal(swing, ~desired & ~expected_early)
+        # while a foot searches for ground, planted feet due to swing stay down until 0.4 of their swing
+        held = expected_lost.any() & ~desired & contact & ~expected_early & (progress < 0.4)
+        np.testing.assert_array_equal(stance, (desired & ~expected_lost) | expected_early | held)
+        np.testing.assert_array_equal(swing, ~desired & ~expected_early & ~held)
         early, lost_time = early_new, lost_new
 
 

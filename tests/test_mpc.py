@@ -147,3 +147,95 @@ def test_bad_config_names_the_field():
         MpcConfig(state_weights=(1.0,) * 12)
     with pytest.raises(ValueError, match="horizon_steps"):
         MpcConfig(horizon_steps=0)
+
+
+def sloped_problem(seed, slope_deg, config=CONFIG):
+    """A random problem on a plane rising ``slope_deg`` along a random direction: the reference
+    follows the plane (``reference_trajectory`` with a ground), feet stand on it, the friction
+    pyramid is built on its normal."""
+    from locomotion.ground_plane import GroundPlane, ground_frame
+
+    rng = np.random.default_rng(seed)
+    base = random_problem(seed, config)
+    direction = rng.uniform(-np.pi, np.pi)
+    rise = np.tan(np.radians(slope_deg))
+    ground = GroundPlane(0.0, rise * np.cos(direction), rise * np.sin(direction))
+    x0 = base.x0.copy()
+    x0[5] = ground.height_at(x0[3], x0[4]) + 0.28 / ground.normal_z
+    ref = reference_trajectory(x0, rng.uniform(-1, 1.5, 2), rng.uniform(-1, 1), 0.28, config.horizon_steps,
+                               config.dt_s, ground)
+    feet = base.foot_positions.copy()
+    feet[..., 2] += ground.gx * feet[..., 0] + ground.gy * feet[..., 1]  # on the plane below the trunk
+    return MpcProblem(x0, ref, feet, base.contacts, ROBOT.mass_kg, ROBOT.inertia, ground_frame(ground, x0[2])), ground
+
+
+@pytest.mark.parametrize("seed,slope_deg", [(0, 5.0), (1, 10.0), (2, -10.0), (3, 15.0)])
+def test_osqp_fast_path_matches_cvxpy_reference_on_a_slope(seed, slope_deg):
+    problem, _ = sloped_problem(seed, slope_deg)
+    fast = ConvexMpc(CONFIG, ROBOT.mass_kg, ROBOT.inertia).solve(problem)
+    assert fast.solved, fast.status
+    reference = solve_reference(problem, CONFIG)
+    np.testing.assert_allclose(fast.forces[0], reference[0], atol=1.0)
+    np.testing.assert_allclose(fast.forces, reference, atol=3.0)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_forces_on_a_slope_respect_the_cone_about_the_ground_normal(seed):
+    problem, _ = sloped_problem(seed, 12.0)
+    sol = ConvexMpc(CONFIG, ROBOT.mass_kg, ROBOT.inertia).solve(problem)
+    assert sol.solved
+    mu, tol = CONFIG.friction_coefficient, 0.5
+    t1, t2, n = problem.ground_frame.T
+    f = sol.forces[problem.contacts]
+    normal = f @ n
+    assert np.all(normal >= CONFIG.min_normal_force_n - tol) and np.all(normal <= CONFIG.max_normal_force_n + tol)
+    assert np.all(np.abs(f @ t1) <= mu * normal + tol) and np.all(np.abs(f @ t2) <= mu * normal + tol)
+    assert np.all(np.abs(sol.forces[~problem.contacts]) < tol)
+
+
+def test_standing_on_a_slope_pushes_back_against_gravity_along_it():
+    """Standing still on a 10 deg slope: the feet carry the weight, and the forces' along-slope
+    part holds the trunk against m g sin(10 deg), inside the cone about the normal."""
+    from locomotion.ground_plane import GroundPlane, ground_frame
+
+    h = CONFIG.horizon_steps
+    ground = GroundPlane(0.0, np.tan(np.radians(10.0)), 0.0)
+    x0 = np.zeros(13)
+    x0[5], x0[12] = 0.28 / ground.normal_z, GRAVITY
+    x0[1] = -np.radians(10.0)  # nose up, parallel to the ground
+    ref = reference_trajectory(x0, np.zeros(2), 0.0, 0.28, h, CONFIG.dt_s, ground)
+    np.testing.assert_allclose(ref[:, 1], -np.radians(10.0))
+    np.testing.assert_allclose(ref[:, 5], x0[5])
+    feet = np.broadcast_to(FEET, (h, 4, 3)).copy()
+    feet[..., 2] += ground.gx * feet[..., 0]
+    problem = MpcProblem(x0, ref, feet, np.ones((h, 4), bool), ROBOT.mass_kg, ROBOT.inertia,
+                         ground_frame(ground, 0.0))
+    sol = ConvexMpc(CONFIG, ROBOT.mass_kg, ROBOT.inertia).solve(problem)
+    total = sol.forces[0].sum(axis=0)
+    np.testing.assert_allclose(total, [0.0, 0.0, ROBOT.mass_kg * 9.81], atol=0.03 * ROBOT.mass_kg * 9.81)
+    t1, _, n = problem.ground_frame.T
+    weight = ROBOT.mass_kg * 9.81
+    assert total @ t1 == pytest.approx(weight * np.sin(np.radians(10.0)), rel=0.1)
+    assert total @ n == pytest.approx(weight * np.cos(np.radians(10.0)), rel=0.03)
+
+
+def test_reference_on_a_slope_climbs_with_the_ground():
+    from locomotion.ground_plane import GroundPlane
+
+    ground = GroundPlane(0.2, np.tan(np.radians(8.0)), 0.0)
+    x0 = np.zeros(13)
+    ref = reference_trajectory(x0, np.array([1.0, 0.0]), 0.0, 0.28, 10, 0.025, ground)
+    np.testing.assert_allclose(ref[:, 5], 0.2 + ground.gx * ref[:, 3] + 0.28 / ground.normal_z)
+    np.testing.assert_allclose(ref[:, 11], ground.gx * 1.0)
+    np.testing.assert_allclose(ref[:, 1], -np.radians(8.0))
+    np.testing.assert_allclose(ref[:, 0], 0.0, atol=1e-12)
+
+
+def test_friction_pyramid_on_a_tilted_ground_is_the_level_one_turned():
+    from locomotion.ground_plane import GroundPlane, ground_frame
+
+    frame = ground_frame(GroundPlane(0.0, 0.2, -0.1), 0.4)
+    rng = np.random.default_rng(0)
+    local = rng.normal(size=(200, 3))  # forces in the ground's frame
+    level, tilted = friction_pyramid(0.6), friction_pyramid(0.6, frame)
+    np.testing.assert_allclose(tilted @ (frame @ local.T), level @ local.T, atol=1e-12)

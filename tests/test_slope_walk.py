@@ -1,0 +1,58 @@
+"""The terrain-aware controller in closed loop on a crest: flat, a 7 deg climb, over a 10 deg
+crest onto a 3 deg descent, flat again. The controller walks it estimating the ground from its own feet
+(no simulator state), with the medium skill (1.0 m/s)."""
+
+import math
+
+import numpy as np
+
+from locomotion import kinematics as kin
+from locomotion.commands import VelocityCommand
+from locomotion.controller import LocomotionController, load_controller_config
+from locomotion.gait import load_gait_presets
+from locomotion.robot_model import load_robot
+from sim.trail import Trail, TrailSegment
+from sim.trail_walk import lane_keeping_yaw_rate
+from sim.trail_world import TrailGround
+from sim.walk import has_fallen, stand_up
+from sim.world import SimWorld, load_sim_config
+
+
+def test_medium_skill_walks_over_a_crest_with_the_ground_estimated_from_its_feet():
+    trail = Trail("crest", 5, (TrailSegment("asphalt", 3.0), TrailSegment("asphalt", 4.0, 7.0),
+                               TrailSegment("asphalt", 4.0, -3.0), TrailSegment("asphalt", 2.0)))
+    robot = load_robot("a1")
+    controller = LocomotionController(robot, load_controller_config())
+    ground = TrailGround(trail, seed=5)
+    reached = False
+    rows = []  # x, true slope under the trunk, estimated slope, trunk pitch, height error
+    with SimWorld(robot, load_sim_config(), seed=0, ground=ground, spawn_xy=(0.3, 0.0)) as world:
+        sensors = stand_up(world, controller)
+        controller.set_gait(load_gait_presets()["medium"])
+        for _ in range(int(25.0 / world.dt)):
+            truth = world.ground_truth()
+            x = float(truth.position[0])
+            fell = has_fallen(truth, ground.height_at(x)) or controller.mode == "damped_stand"
+            assert not fell, f"fell at {x:.2f} m"
+            if x >= trail.length_m:
+                reached = True
+                break
+            rpy = kin.rotation_to_rpy(kin.quaternion_to_rotation(truth.orientation_xyzw))
+            controller.set_command(VelocityCommand(1.0, 0.0, lane_keeping_yaw_rate(truth.position[1], rpy[2], 1.0)),
+                                   sensors.time_s)
+            world.step(controller.update(sensors))
+            sensors = world.sensors()
+            state = controller.status.state
+            true_slope = (ground.height_at(x + 0.05) - ground.height_at(x - 0.05)) / 0.1
+            height = (truth.position[2] - ground.height_at(x)) * math.cos(math.atan(true_slope))
+            rows.append((x, math.degrees(math.atan(true_slope)), math.degrees(math.atan(state.ground.gx)),
+                         math.degrees(rpy[1]), state.height_above_ground - height))
+    ground.close()
+    x, true_slope, slope, pitch, height_error = np.array(rows).T
+    assert reached, f"did not reach the end ({x[-1]:.2f} of {trail.length_m} m)"
+    climb, descent = (x > 4.2) & (x < 6.8), (x > 8.2) & (x < 10.8)  # the feet all on one slope
+    assert abs(np.mean(slope[climb]) - 7.0) < 1.0 and abs(np.mean(slope[descent]) + 3.0) < 1.0
+    # the trunk lies parallel to the ground (nose up climbing, down descending), within 3 deg on average
+    assert abs(np.mean(pitch[climb]) + 7.0) < 3.0 and abs(np.mean(pitch[descent]) - 3.0) < 3.0
+    # the estimator's height above the ground under the feet, against the simulator's, everywhere
+    assert np.abs(height_error[x > 1.0]).max() < 0.03
