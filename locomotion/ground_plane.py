@@ -105,6 +105,18 @@ def slope_attitude(plane: GroundPlane, yaw: float) -> tuple[float, float]:
     return roll, pitch
 
 
+def slope_attitudes(plane: GroundPlane, yaws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``slope_attitude`` for many headings at once (the MPC's reference, one per horizon step), in
+    closed form: with f = (c, s, along) / |.| the forward axis and n the normal, the left axis
+    n x f has z = (gy c - gx s) / (|n| |f|) = cos(pitch) sin(roll)."""
+    c, s = np.cos(yaws), np.sin(yaws)
+    along = plane.gx * c + plane.gy * s
+    pitch = -np.arctan(along)
+    left_z = (plane.gy * c - plane.gx * s) * plane.normal_z / np.sqrt(1.0 + along * along)
+    roll = np.arcsin(np.clip(left_z / np.cos(pitch), -1.0, 1.0))
+    return roll, pitch
+
+
 @dataclasses.dataclass(frozen=True)
 class GroundPlaneConfig:
     # the fitted tilt is low-passed with this time constant: a touchdown changes the fit in a

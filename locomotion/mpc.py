@@ -38,7 +38,7 @@ import osqp
 import scipy.sparse as sp
 from numba import njit
 
-from locomotion.ground_plane import GroundPlane, slope_attitude
+from locomotion.ground_plane import GroundPlane, slope_attitudes
 from locomotion.kinematics import rotation_z, skew
 
 STATE_DIM = 13
@@ -146,7 +146,7 @@ def reference_trajectory(
     ground: GroundPlane | None = None,
 ) -> np.ndarray:
     """(H, 13) states for steps 1..H with the commanded planar twist: without ``ground``, a level
-    trunk at z = ``base_height``; with it, a trunk parallel to the plane (``slope_attitude`` at
+    trunk at z = ``base_height``; with it, a trunk parallel to the plane (``slope_attitudes`` at
     each step's yaw) at ``base_height`` above it along its normal, rising with it (z and vz follow
     the plane under the reference's path).
 
@@ -170,8 +170,7 @@ def reference_trajectory(
     if ground is not None:
         ref[:, 5] = ground.offset + ground.gx * ref[:, 3] + ground.gy * ref[:, 4] + base_height / ground.normal_z
         ref[:, 11] = ground.gx * vx + ground.gy * vy
-        for k in range(horizon_steps):
-            ref[k, 0], ref[k, 1] = slope_attitude(ground, float(yaw[k]))
+        ref[:, 0], ref[:, 1] = slope_attitudes(ground, yaw)
     return ref
 
 

@@ -7,7 +7,7 @@ import pybullet
 import pytest
 
 from locomotion.ground_plane import (GroundPlane, GroundPlaneConfig, GroundPlaneEstimator, fit_plane,
-                                     ground_frame, slope_attitude)
+                                     ground_frame, slope_attitude, slope_attitudes)
 
 
 def test_fit_plane_recovers_a_known_plane_and_matches_least_squares():
@@ -100,6 +100,9 @@ def test_ground_frame_and_attitude_match_pybullet_euler_convention():
         roll, pitch = slope_attitude(plane, yaw)
         matrix = np.array(pybullet.getMatrixFromQuaternion(pybullet.getQuaternionFromEuler([roll, pitch, yaw])))
         np.testing.assert_allclose(matrix.reshape(3, 3), frame, atol=1e-9)
+        rolls, pitches = slope_attitudes(plane, np.array([yaw, yaw + 1.0]))
+        assert (rolls[0], pitches[0]) == pytest.approx((roll, pitch), abs=1e-12)
+        assert (rolls[1], pitches[1]) == pytest.approx(slope_attitude(plane, yaw + 1.0), abs=1e-12)
 
 
 def test_attitude_signs_follow_rep_103():
