@@ -12,7 +12,9 @@ slows down at once but speeds up only after the robot has walked ``speed_up_hold
 made it slow (the camera sees ~0.5-2 m ahead of the trunk, so the hind legs are still in deep
 grass when the camera already sees gravel: the command is the slowest prediction of the last
 ``speed_up_hold_m / current speed`` seconds), is capped by the depth node's obstacle distance
-(``obstacle_speed_cap``), and is zeroed when the embeddings stop arriving.
+(``obstacle_speed_cap``), is held to the slow gait's speed while the corridor is unknown (no valid
+reading for ``unknown_after_s``: NaN readings, a depth node that stopped publishing, or none yet), and
+is zeroed when the embeddings stop arriving.
 """
 
 from __future__ import annotations
@@ -89,6 +91,14 @@ class ObstacleCapConfig:
     remember_within_m: float = 2.5
     remember_confirm_frames: int = 3
     forget_after_clear_frames: int = 4
+    unknown_after_s: float = 0.5
+    unknown_speed_cap_mps: float = 0.5
+
+    def __post_init__(self) -> None:
+        if not self.unknown_after_s > 0:
+            raise ValueError(f"unknown_after_s: must be positive, got {self.unknown_after_s}")
+        if not self.unknown_speed_cap_mps >= 0:
+            raise ValueError(f"unknown_speed_cap_mps: must be >= 0, got {self.unknown_speed_cap_mps}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,7 +127,8 @@ def load_speed_policy_config(path: str | Path | None = None) -> SpeedPolicyConfi
 
 def obstacle_speed_cap(distance_m: float | None, config: ObstacleCapConfig) -> float:
     """Largest forward speed that can still stop ``stop_distance_m`` short of an obstacle at
-    ``distance_m`` (None or inf: no obstacle; NaN: unknown, treated as clear)."""
+    ``distance_m`` (None, inf or NaN: no obstacle to brake for; an unknown corridor is
+    ``SpeedPolicy``'s to handle, by time: ``unknown_after_s``)."""
     if distance_m is None or not math.isfinite(distance_m):
         return math.inf
     margin = distance_m - config.stop_distance_m
@@ -143,6 +154,7 @@ class SpeedPolicy:
         self._last_command = 0.0
         self._last_command_time: float | None = None
         self._remembered_m: float | None = None  # a close obstacle, dead-reckoned with the command
+        self._valid_reading_time: float | None = None  # of the last clear or obstacle reading
 
     def predict(self, embedding: np.ndarray) -> float:
         """The network's speed for one embedding vector (no smoothing)."""
@@ -169,22 +181,27 @@ class SpeedPolicy:
         self._recent = [(ti, v) for ti, v in self._recent if ti >= t - window]
         return self.command(t)
 
-    def observe_obstacle(self, distance_m: float | None) -> None:
-        """A corridor reading from the depth check (metres to the obstacle; None/inf clear, NaN
-        unknown). A reading counts once ``confirm_frames`` in a row saw an obstacle. A confirmed
-        obstacle closer than ``remember_within_m`` is remembered and dead-reckoned with the
-        commanded speed: up close a boulder fills the view, no ground is left to measure from, and
-        the readings turn unknown or clear exactly when they matter most."""
+    def observe_obstacle(self, distance_m: float | None, t: float) -> None:
+        """A corridor reading from the depth check at time ``t`` (metres to the obstacle; inf clear;
+        NaN or None unknown). A reading counts once ``confirm_frames`` in a row saw an obstacle; a
+        clear one lifts the reading's cap; an unknown one lifts nothing, and after ``unknown_after_s``
+        without a valid reading the speed is capped to ``unknown_speed_cap_mps`` (``unknown_cap``).
+        A confirmed obstacle closer than ``remember_within_m`` is remembered and dead-reckoned with
+        the commanded speed: up close a boulder fills the view, no ground is left to measure from,
+        and the readings turn unknown or clear exactly when they matter most."""
         cfg = self.config.obstacle
-        seen = distance_m is not None and math.isfinite(distance_m)
-        clear = distance_m is not None and distance_m == math.inf
+        valid = distance_m is not None and not math.isnan(distance_m)
+        seen = valid and math.isfinite(distance_m)
+        clear = valid and distance_m == math.inf
+        if valid:
+            self._valid_reading_time = t if self._valid_reading_time is None else max(self._valid_reading_time, t)
         self._obstacle_frames = self._obstacle_frames + 1 if seen else 0
         self._clear_frames = self._clear_frames + 1 if clear else 0
         if seen and self._obstacle_frames >= cfg.confirm_frames:
             self.cap = obstacle_speed_cap(distance_m, cfg)
             if distance_m < cfg.remember_within_m and self._obstacle_frames >= cfg.remember_confirm_frames:
                 self._remembered_m = distance_m
-        elif not seen:
+        elif clear:
             self.cap = math.inf
         # a remembered obstacle that the view keeps calling clear (ground seen, nothing on it) was a
         # false alarm, unless the robot has already stopped in front of it
@@ -192,9 +209,18 @@ class SpeedPolicy:
                 and self._remembered_m > cfg.stop_distance_m):
             self._remembered_m = None
 
+    def unknown_cap(self, t: float) -> float:
+        """The cap while the corridor is unknown at ``t``: ``unknown_speed_cap_mps`` before the first
+        valid reading and once the last is more than ``unknown_after_s`` old, else inf."""
+        cfg = self.config.obstacle
+        if self._valid_reading_time is None or t - self._valid_reading_time > cfg.unknown_after_s:
+            return cfg.unknown_speed_cap_mps
+        return math.inf
+
     @property
     def obstacle_cap(self) -> float:
-        """The speed cap from obstacles: the latest reading's, or the remembered close one's."""
+        """The speed cap from obstacles: the latest valid reading's, or the remembered close one's
+        (``unknown_cap`` is the other limit on the speed)."""
         remembered = (math.inf if self._remembered_m is None
                       else obstacle_speed_cap(self._remembered_m, self.config.obstacle))
         return min(self.cap, remembered)
@@ -211,5 +237,5 @@ class SpeedPolicy:
             return 0.0
         held = min(v for _, v in self._recent) if self._recent else self.smoothed
         speed = float(np.clip(held, self.config.min_speed_mps, self.config.max_speed_mps))
-        self._last_command = min(speed, self.obstacle_cap)
+        self._last_command = min(speed, self.obstacle_cap, self.unknown_cap(t))
         return self._last_command

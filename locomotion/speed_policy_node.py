@@ -1,11 +1,14 @@
 """ROS 2 speed policy node: semantic embedding (+ obstacle distance) -> desired forward speed.
 
     in   perception/embedding          std_msgs/Float32MultiArray  76-d embedding vector (segmentation node)
-         perception/obstacle_distance  std_msgs/Float32            metres, inf clear (depth node)
+         perception/obstacle_distance  std_msgs/Float32            metres, inf clear, NaN unknown (depth node)
     out  speed_policy/cmd              geometry_msgs/TwistStamped  linear.x = desired speed (m/s)
 
-Published at ``rate_hz``; with no fresh embedding the command is zero (``SpeedPolicy``). The
-checkpoint must have been trained on the embedding of the perception checkpoint given here.
+Published at ``rate_hz``; with no fresh embedding the command is zero, and with no valid obstacle
+reading (clear or a distance) for ``obstacle.unknown_after_s`` (NaNs, none yet, or a depth node
+that stopped publishing; readings are timed on arrival) it is at most the slow gait's speed
+(``SpeedPolicy``). The checkpoint must have been trained on the embedding of the perception
+checkpoint given here.
 Run here without `ros2 run`:  python -m locomotion.speed_policy_node
 """
 
@@ -60,7 +63,7 @@ class SpeedPolicyNode(Node):
             self.get_logger().error(f"perception/embedding: {exc}", throttle_duration_sec=5.0)
 
     def on_obstacle(self, msg: Float32) -> None:
-        self.policy.observe_obstacle(float(msg.data))
+        self.policy.observe_obstacle(float(msg.data), self.now_s())
 
     def on_tick(self) -> None:
         out = TwistStamped()

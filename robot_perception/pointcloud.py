@@ -1,17 +1,38 @@
 """Depth to point cloud, and an obstacle check along the walking corridor (after Project Guideline).
 
-The ground is the plane fitted (least squares, with outlier rejection) to points the segmentation
-calls walkable; an obstacle is any point standing more than ``min_height_m`` above that plane
-inside the corridor ahead of the camera. The check reports the nearest such distance. Pixels the
-segmentation calls sky are left out: the sky has no range, and a monocular depth estimate there is
-a guess (where a trail ends in open sky it guessed 3-5 m and stopped the robot for nothing).
+The ground is not one plane: trails climb, descend, crest and dip. The check fits a plane only to
+the walkable ground near the robot (``near_ground_frame``: the frame the robot stands in), then
+models the ground ahead as an elevation profile, the robust height of the walkable points in bins of
+distance along the walking direction (``elevation_profile``), which bends with the trail. An
+obstacle is either enough points standing more than ``min_height_m`` above that profile inside the
+corridor ahead (``points_above_profile``), or walkable ground rising more steeply than the robot
+could climb (``steep_rise``). Pixels the segmentation calls sky are left out: the sky has no range,
+and a monocular depth estimate there is a guess (where a trail ends in open sky it guessed 3-5 m and
+stopped the robot for nothing).
+
+The camera pitches with the trunk, so the check knows no gravity, only the ground underfoot: the
+ground ahead may rise, relative to it, by up to twice the steepest climbable slope (a descent of
+that slope into a climb of it), and that is the steepness limit ``steep_rise`` applies.
+
+``corridor_reading`` says what it found and why: ``clear`` (inf), ``obstacle`` (the distance) or
+``no_ground_in_view`` (NaN: too little walkable ground to model, e.g. when a boulder fills the view).
+``obstacle_distance`` is the same as one number.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
+from pathlib import Path
 
 import numpy as np
+
+CLEAR = "clear"
+OBSTACLE = "obstacle"
+NO_GROUND_IN_VIEW = "no_ground_in_view"
+NO_CAMERA_INFO = "no_camera_info"  # the depth node's: it cannot turn depth into points without intrinsics
+BAD_IMAGE = "bad_image"  # the depth node's: an image it could not decode
+STATUSES = (CLEAR, OBSTACLE, NO_GROUND_IN_VIEW, NO_CAMERA_INFO, BAD_IMAGE)
 
 
 def depth_to_points(depth_m: np.ndarray, intrinsics: np.ndarray, stride: int = 1) -> tuple[np.ndarray, np.ndarray]:
@@ -48,37 +69,184 @@ def fit_ground_plane(points: np.ndarray, iterations: int = 3, inlier_m: float = 
 
 @dataclasses.dataclass(frozen=True)
 class CorridorConfig:
-    half_width_m: float = 0.35  # A1 is 0.3 m wide; a little margin
-    min_height_m: float = 0.10  # steps lower than this are terrain, not obstacles
+    """config/corridor.yaml holds the shipped values and their reasons."""
+
+    half_width_m: float = 0.35
+    min_height_m: float = 0.10
     max_height_m: float = 1.0
     max_range_m: float = 6.0
-    min_range_m: float = 0.5  # nearer points are the robot's own swinging front feet, not obstacles
-    min_points: int = 8  # fewer hits than this are treated as noise
+    min_range_m: float = 0.5
+    min_points: int = 8
+    max_climb_slope_deg: float = 15.0
+    bin_m: float = 0.25
+    min_bin_points: int = 3
+    near_ground_m: float = 1.5
+    min_near_points: int = 30
+    ground_half_width_m: float = 0.75
+    rise_window_m: float = 1.0
+    rise_tolerance_m: float = 0.05
+
+    def __post_init__(self) -> None:
+        positive = ("half_width_m", "min_height_m", "max_range_m", "bin_m", "near_ground_m", "ground_half_width_m",
+                    "rise_window_m")
+        for name in positive:
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}: must be positive, got {getattr(self, name)}")
+        if not self.min_height_m < self.max_height_m:
+            raise ValueError(f"max_height_m: must exceed min_height_m ({self.min_height_m}), got {self.max_height_m}")
+        if not 0 <= self.min_range_m < self.max_range_m:
+            raise ValueError(f"min_range_m: must be in [0, max_range_m), got {self.min_range_m}")
+        if not 0 < self.max_climb_slope_deg < 45:
+            raise ValueError(f"max_climb_slope_deg: must be in (0, 45) deg, got {self.max_climb_slope_deg}")
+        for name in ("min_points", "min_bin_points", "min_near_points"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)}")
+        if self.rise_tolerance_m < 0:
+            raise ValueError(f"rise_tolerance_m: must be >= 0, got {self.rise_tolerance_m}")
+
+    @property
+    def max_relative_rise(self) -> float:
+        """Steepest rise (tangent) of the ground ahead relative to the ground underfoot that is still
+        climbable: a descent of ``max_climb_slope_deg`` into a climb of it."""
+        return math.tan(math.radians(2.0 * self.max_climb_slope_deg))
+
+
+def load_corridor_config(path: str | Path | None = None) -> CorridorConfig:
+    from locomotion.config import config_dir, load_dataclass
+
+    return load_dataclass(CorridorConfig, path or config_dir() / "corridor.yaml")
+
+
+@dataclasses.dataclass(frozen=True)
+class GroundFrame:
+    """The frame of the ground underfoot, in camera-frame vectors: ``up`` (unit normal), ``forward``
+    (the optical axis projected onto the ground), ``lateral``, and ``offset`` (up.p + offset is a
+    point's height above that ground; the camera's own height is ``offset``)."""
+
+    up: np.ndarray
+    forward: np.ndarray
+    lateral: np.ndarray
+    offset: float
+
+    def coordinates(self, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(along, across, height) of camera-frame points."""
+        return points @ self.forward, points @ self.lateral, points @ self.up + self.offset
+
+
+def near_ground_frame(walkable_points: np.ndarray, near_m: float, min_points: int = 30) -> GroundFrame:
+    """The plane of the walkable points within ``near_m`` of the camera (all of them when fewer than
+    ``min_points`` are that near). Raises ValueError with fewer than 10 points to fit."""
+    near = walkable_points[np.linalg.norm(walkable_points, axis=1) < near_m]
+    normal, offset = fit_ground_plane(near if len(near) >= min_points else walkable_points)
+    forward = np.array([0.0, 0.0, 1.0]) - normal * normal[2]
+    forward /= np.linalg.norm(forward)
+    return GroundFrame(normal, forward, np.cross(normal, forward), offset)
+
+
+def elevation_profile(along: np.ndarray, height: np.ndarray, bin_m: float, max_range_m: float,
+                      min_bin_points: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ground as knots (along, height): in each bin of ``bin_m`` from 0 to ``max_range_m``, the
+    median distance and the median height of its ground points (NaN for both where fewer than
+    ``min_bin_points`` fall). The medians, not the bin centre: far away a bin holds only a row or two
+    of pixels, wherever in the bin they happen to fall."""
+    edges = bin_m * np.arange(math.ceil(max_range_m / bin_m - 1e-9) + 1)
+    index = np.digitize(along, edges) - 1
+    knots_along = np.full(len(edges) - 1, np.nan)
+    knots_height = np.full(len(edges) - 1, np.nan)
+    for i in np.unique(index[(index >= 0) & (index < len(knots_along))]):
+        in_bin = index == i
+        if in_bin.sum() >= min_bin_points:
+            knots_along[i], knots_height[i] = np.median(along[in_bin]), np.median(height[in_bin])
+    return knots_along, knots_height
+
+
+def profile_height_at(knots_along: np.ndarray, knots_height: np.ndarray, along: np.ndarray) -> np.ndarray:
+    """The profile's ground height at ``along``: linear between known knots, held beyond the ends."""
+    known = np.isfinite(knots_height)
+    return np.interp(along, knots_along[known], knots_height[known])
+
+
+def steep_rise(knots_along: np.ndarray, knots_height: np.ndarray, max_rise: float, window_m: float,
+               tolerance_m: float, from_m: float = 0.0) -> tuple[int, int] | None:
+    """Indices (i, j) of the first knot j (at or beyond ``from_m``) that stands above an earlier knot
+    i within ``window_m`` by more than ``max_rise`` (a slope's tangent) times their distance plus
+    ``tolerance_m`` (the nearest such i), or None: the steep ground starts between them."""
+    known = np.flatnonzero(np.isfinite(knots_height))
+    for jj, j in enumerate(known):
+        if knots_along[j] < from_m:
+            continue
+        for i in known[:jj][::-1]:
+            run = knots_along[j] - knots_along[i]
+            if run > window_m:
+                break
+            if knots_height[j] - knots_height[i] > max_rise * run + tolerance_m:
+                return int(i), int(j)
+    return None
+
+
+def steep_start(knots_along: np.ndarray, knots_height: np.ndarray, i: int, j: int) -> float:
+    """Where the steep rise from knot i to knot j starts: the line through them, followed back down
+    to the height of the known knot before i (a kink or step inside i's bin), never before that knot
+    nor beyond j."""
+    known = np.flatnonzero(np.isfinite(knots_height[:i]))
+    before = known[-1] if len(known) else i
+    grade = (knots_height[j] - knots_height[i]) / (knots_along[j] - knots_along[i])
+    start = knots_along[i] - (knots_height[i] - knots_height[before]) / grade
+    return float(np.clip(start, knots_along[before], knots_along[j]))
+
+
+def points_above_profile(along: np.ndarray, across: np.ndarray, height: np.ndarray, ground_height: np.ndarray,
+                         config: CorridorConfig) -> np.ndarray:
+    """Mask of the points inside the corridor standing ``min_height_m``..``max_height_m`` above the
+    ground model."""
+    above = height - ground_height
+    return ((above > config.min_height_m) & (above < config.max_height_m) & (np.abs(across) < config.half_width_m)
+            & (along > config.min_range_m) & (along < config.max_range_m))
 
 
 @dataclasses.dataclass
 class ObstacleReport:
     distance_m: float | None  # nearest obstacle along the corridor, None if clear
-    points: int  # obstacle points found
-    ground_normal: np.ndarray
+    points: int  # obstacle points found (standing above the ground model)
+    ground_normal: np.ndarray  # of the ground underfoot, camera frame
+    steep_at_m: float | None = None  # where walkable ground starts rising too steeply, None if nowhere
+    ground_seen_m: float = 0.0  # far end of the ground model (its farthest knot)
 
 
 def corridor_obstacle(points: np.ndarray, walkable: np.ndarray, config: CorridorConfig = CorridorConfig()
                       ) -> ObstacleReport:
-    """Nearest obstacle in the corridor straight ahead of the camera."""
-    normal, offset = fit_ground_plane(points[walkable])
-    height = points @ normal + offset
-    # forward direction along the ground: the optical axis projected onto the plane
-    forward = np.array([0.0, 0.0, 1.0]) - normal * normal[2]
-    forward /= np.linalg.norm(forward)
-    lateral = np.cross(normal, forward)
-    along = points @ forward
-    across = points @ lateral
-    hit = ((height > config.min_height_m) & (height < config.max_height_m) & (np.abs(across) < config.half_width_m)
-           & (along > config.min_range_m) & (along < config.max_range_m))
-    if hit.sum() < config.min_points:
-        return ObstacleReport(None, int(hit.sum()), normal)
-    return ObstacleReport(float(np.percentile(along[hit], 5)), int(hit.sum()), normal)
+    """Nearest obstacle in the corridor straight ahead of the camera. Raises ValueError when the
+    walkable points are too few to model the ground."""
+    frame = near_ground_frame(points[walkable], config.near_ground_m, config.min_near_points)
+    along, across, height = frame.coordinates(points)
+    band = walkable & (np.abs(across) < config.ground_half_width_m)
+    knots_along, knots_height = elevation_profile(along[band], height[band], config.bin_m, config.max_range_m,
+                                                  config.min_bin_points)
+    if not np.isfinite(knots_height).any():
+        raise ValueError("ground: no walkable ground along the corridor")
+    hit = points_above_profile(along, across, height, profile_height_at(knots_along, knots_height, along), config)
+    steep = steep_rise(knots_along, knots_height, config.max_relative_rise, config.rise_window_m,
+                       config.rise_tolerance_m, from_m=config.min_range_m)
+    steep_at = None if steep is None else max(steep_start(knots_along, knots_height, *steep), config.min_range_m)
+    seen = float(np.nanmax(knots_along))
+    n_hit = int(hit.sum())
+    candidates = [d for d in (float(np.percentile(along[hit], 5)) if n_hit >= config.min_points else None, steep_at)
+                  if d is not None]
+    return ObstacleReport(min(candidates) if candidates else None, n_hit, frame.up, steep_at, seen)
+
+
+@dataclasses.dataclass(frozen=True)
+class CorridorReading:
+    """One corridor check: ``distance_m`` (inf clear, metres to the obstacle, NaN unknown) and why
+    (``status``, one of STATUSES); ``ground_seen_m`` is how far ahead the ground model reaches."""
+
+    distance_m: float
+    status: str
+    ground_seen_m: float = 0.0
+
+    @classmethod
+    def unknown(cls, status: str) -> CorridorReading:
+        return cls(float("nan"), status)
 
 
 def obstacle_class_ids(class_names: tuple[str, ...]) -> tuple[list[int], tuple[int, ...]]:
@@ -90,12 +258,11 @@ def obstacle_class_ids(class_names: tuple[str, ...]) -> tuple[list[int], tuple[i
     return walkable, tuple(class_names.index(c) for c in RANGELESS_CLASSES if c in class_names)
 
 
-def obstacle_distance(depth_m: np.ndarray, labels: np.ndarray, intrinsics: np.ndarray, walkable_ids: list[int],
-                      config: CorridorConfig = CorridorConfig(), stride: int = 2, rangeless_ids: tuple[int, ...] = ()
-                      ) -> float:
-    """Metres to the nearest obstacle in the corridor from a depth image and its labels:
-    inf when the corridor is clear, NaN when no ground is in view (unknown). Pixels labelled with
-    one of ``rangeless_ids`` (sky) are not surfaces and are ignored."""
+def corridor_reading(depth_m: np.ndarray, labels: np.ndarray, intrinsics: np.ndarray, walkable_ids: list[int],
+                     config: CorridorConfig = CorridorConfig(), stride: int = 2, rangeless_ids: tuple[int, ...] = ()
+                     ) -> CorridorReading:
+    """The corridor check of a depth image and its labels. Pixels labelled with one of
+    ``rangeless_ids`` (sky) are not surfaces and are ignored."""
     points, pixels = depth_to_points(depth_m, intrinsics, stride)
     pixel_labels = labels[pixels[:, 0], pixels[:, 1]]
     walkable = np.isin(pixel_labels, walkable_ids)
@@ -103,5 +270,16 @@ def obstacle_distance(depth_m: np.ndarray, labels: np.ndarray, intrinsics: np.nd
     try:
         report = corridor_obstacle(points[surface], walkable[surface], config)
     except ValueError:
-        return float("nan")
-    return float("inf") if report.distance_m is None else report.distance_m
+        return CorridorReading.unknown(NO_GROUND_IN_VIEW)
+    if report.distance_m is None:
+        return CorridorReading(float("inf"), CLEAR, report.ground_seen_m)
+    return CorridorReading(report.distance_m, OBSTACLE, report.ground_seen_m)
+
+
+def obstacle_distance(depth_m: np.ndarray, labels: np.ndarray, intrinsics: np.ndarray, walkable_ids: list[int],
+                      config: CorridorConfig = CorridorConfig(), stride: int = 2, rangeless_ids: tuple[int, ...] = ()
+                      ) -> float:
+    """Metres to the nearest obstacle in the corridor from a depth image and its labels:
+    inf when the corridor is clear, NaN when no ground is in view (unknown; ``corridor_reading``
+    says why)."""
+    return corridor_reading(depth_m, labels, intrinsics, walkable_ids, config, stride, rangeless_ids).distance_m

@@ -2,7 +2,7 @@
 
     sim            the A1 on the trail + the torque loop (controller) + camera + operator steering
     segmentation   camera/image_raw -> perception/embedding (+ labels)
-    depth          camera/image_raw -> perception/obstacle_distance (+ depth, points)
+    depth          camera/image_raw -> perception/obstacle_distance (+ obstacle_status, depth, points)
     speed_policy   embedding + obstacle distance -> speed_policy/cmd
     gait_selector  speed_policy/cmd + operator/cmd_vel -> cmd_vel + gait/params -> sim
 

@@ -80,7 +80,7 @@ class CameraSpeedSource:
     def __init__(self, world: SimWorld, ground: TrailGround, request: TrailRunRequest):
         from locomotion.speed_policy import SpeedPolicy, load_speed_policy, load_speed_policy_config
         from robot_perception.inference import TerrainPerception
-        from robot_perception.pointcloud import CorridorConfig, obstacle_class_ids
+        from robot_perception.pointcloud import load_corridor_config, obstacle_class_ids
         from sim.camera import Camera, load_camera_config
         from sim.terrain import load_terrain_catalogue
 
@@ -96,26 +96,26 @@ class CameraSpeedSource:
                                        lighting_seed=request.seed, robot_id=world.robot_id,
                                        robot_urdf=str(world.robot.urdf_path), robot_flags=ROBOT_URDF_FLAGS)
         self.ground = ground
-        self.corridor = CorridorConfig()
+        self.corridor = load_corridor_config()
         self.walkable_ids, self.rangeless_ids = obstacle_class_ids(self.perception.class_names)
         self.frames = 0
         self.perception_s = 0.0
         self.obstacle_frames = 0
 
     def decide(self, world: SimWorld, t: float) -> float:
-        from robot_perception.pointcloud import obstacle_distance
+        from robot_perception.pointcloud import OBSTACLE, corridor_reading
 
         truth = world.ground_truth()
         frame = self.camera.render(truth.position, truth.orientation_xyzw, world.time_s, rgb_only=True)
         start = time.perf_counter()
         out = self.perception.process(frame.rgb)
         self.policy.observe_embedding(out.embedding, t)
-        distance = obstacle_distance(out.depth_m, out.labels, frame.intrinsics, self.walkable_ids, self.corridor,
-                                     rangeless_ids=self.rangeless_ids)
-        self.policy.observe_obstacle(distance)
+        reading = corridor_reading(out.depth_m, out.labels, frame.intrinsics, self.walkable_ids, self.corridor,
+                                   rangeless_ids=self.rangeless_ids)
+        self.policy.observe_obstacle(reading.distance_m, t)
         self.perception_s += time.perf_counter() - start
         self.frames += 1
-        self.obstacle_frames += int(math.isfinite(distance))
+        self.obstacle_frames += int(reading.status == OBSTACLE)
         return self.policy.command(t)
 
     def close(self) -> None:

@@ -66,3 +66,54 @@ def test_nodes_turn_an_image_into_labels_depth_and_points(ros_context, tmp_path)
     assert np.median(np.abs(depth_m[-30:, 40:120] - truth) / truth) < 0.1
     assert got["points"][-1].width > 1000
     assert codes == (0, 0), logs
+
+
+def test_depth_node_without_camera_info_publishes_nan_and_says_why(ros_context, tmp_path):
+    """No camera/camera_info: no points and no corridor check, so the obstacle reading is NaN
+    (unknown, which the speed policy never takes for clear) with status no_camera_info; once the
+    intrinsics arrive, the same image gives a real reading."""
+    env, context = ros_context
+    import math
+
+    from builtin_interfaces.msg import Time
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+    from sensor_msgs.msg import CameraInfo, Image
+    from std_msgs.msg import Float32, String
+
+    from robot_perception.ros_images import image_message
+
+    dep = start_node("robot_perception.depth_node", [], env, tmp_path / "depth.log")
+    node = Node("fake_camera_without_info", context=context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    got = {"obstacle": [], "status": []}
+    node.create_subscription(Float32, "perception/obstacle_distance", lambda m: got["obstacle"].append(m.data), 5)
+    node.create_subscription(String, "perception/obstacle_status", lambda m: got["status"].append(m.data), 5)
+    image_pub = node.create_publisher(Image, "camera/image_raw", 5)
+    info_pub = node.create_publisher(CameraInfo, "camera/camera_info", 5)
+    frame = camera_frame()
+    image = image_message(frame.rgb, "rgb8", Time(sec=1), "camera_optical_frame")
+    info = CameraInfo(width=160, height=120, k=[float(x) for x in frame.intrinsics.ravel()])
+    try:
+        ok = spin_until(executor, lambda: len(got["obstacle"]) >= 3 and len(got["status"]) >= 3, 60.0,
+                        tick=lambda: image_pub.publish(image))
+        without = dict(obstacle=list(got["obstacle"]), status=list(got["status"]))
+        got["obstacle"].clear()
+        got["status"].clear()
+
+        def with_info():
+            info_pub.publish(info)
+            image_pub.publish(image)
+
+        ok_info = spin_until(executor, lambda: "clear" in got["status"] and math.inf in got["obstacle"], 60.0,
+                             tick=with_info)
+    finally:
+        code = stop_node(dep)
+        node.destroy_node()
+    log = (tmp_path / "depth.log").read_text()
+    assert ok, without | {"log": log}
+    assert all(math.isnan(d) for d in without["obstacle"])
+    assert set(without["status"]) == {"no_camera_info"}
+    assert ok_info, got | {"log": log}  # the asphalt frame: flat ground, nothing on it: inf, "clear"
+    assert code == 0, log

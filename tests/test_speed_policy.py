@@ -44,16 +44,17 @@ def test_runtime_policy_smooths_caps_and_goes_stale():
     policy = SpeedPolicy(constant_net(1.2), config)
     assert policy.command(0.0) == 0.0  # nothing seen yet: stand
     embedding = np.zeros(4, dtype=np.float32)
+    policy.observe_obstacle(float("inf"), 0.0)  # a clear corridor (with none yet the slow gait's speed caps it)
     assert policy.observe_embedding(embedding, 0.0) == pytest.approx(1.2, abs=1e-5)
     policy.net = constant_net(0.4)
     after = policy.observe_embedding(embedding, 0.2)
     assert 0.4 < after < 1.2  # low-passed, not a jump
     assert after == pytest.approx(0.4 + 0.8 * math.exp(-0.2 / 0.3), abs=1e-4)
-    policy.observe_obstacle(1.0)
+    policy.observe_obstacle(1.0, 0.3)
     assert policy.command(0.3) == after  # one reading is not enough
-    policy.observe_obstacle(1.0)
+    policy.observe_obstacle(1.0, 0.3)
     assert policy.command(0.3) == pytest.approx(math.sqrt(2 * 0.5 * 0.2))
-    policy.observe_obstacle(float("inf"))
+    policy.observe_obstacle(float("inf"), 0.3)
     assert policy.command(0.3) == after
     assert policy.command(1.3) == 0.0  # no embedding for over a second: stop
     with pytest.raises(SpeedPolicyError, match="shape"):
@@ -69,14 +70,14 @@ def test_a_close_obstacle_is_remembered_when_the_view_loses_it():
     policy = SpeedPolicy(constant_net(1.0), config)
     embedding = np.zeros(4, dtype=np.float32)
     policy.observe_embedding(embedding, 0.0)
-    policy.observe_obstacle(4.0)  # far: capped, not remembered
+    policy.observe_obstacle(4.0, 0.0)  # far: capped, not remembered
     assert policy.command(0.0) == pytest.approx(1.0)  # sqrt(2*0.5*3) > 1
-    policy.observe_obstacle(float("inf"))
+    policy.observe_obstacle(float("inf"), 0.0)
     assert policy.command(0.0) == pytest.approx(1.0)
-    policy.observe_obstacle(2.0)  # close: remembered
+    policy.observe_obstacle(2.0, 0.0)  # close: remembered
     t, speeds = 0.0, []
     for _ in range(100):
-        policy.observe_obstacle(float("nan"))  # the boulder fills the view: no ground, no reading
+        policy.observe_obstacle(float("nan"), t)  # the boulder fills the view: no ground, no reading
         t += 0.05
         policy.observe_embedding(embedding, t)
         speeds.append(policy.command(t))
@@ -84,7 +85,7 @@ def test_a_close_obstacle_is_remembered_when_the_view_loses_it():
     assert speeds[-1] == 0.0 and 0.8 < travelled <= 1.0 + 1e-6  # stopped stop_distance_m short of it
     assert all(b <= a + 1e-9 for a, b in itertools.pairwise(speeds))  # braking, never speeding up
     for _ in range(10):  # stopped in front of it: clear readings do not release it
-        policy.observe_obstacle(float("inf"))
+        policy.observe_obstacle(float("inf"), t)
     assert policy.command(t) == 0.0
 
 
@@ -96,15 +97,15 @@ def test_a_remembered_false_alarm_is_forgotten_when_the_view_stays_clear():
     embedding = np.zeros(4, dtype=np.float32)
     policy.observe_embedding(embedding, 0.0)
     for d in (2.3, 2.2):  # two readings: capped, but not remembered
-        policy.observe_obstacle(d)
-    policy.observe_obstacle(float("inf"))
+        policy.observe_obstacle(d, 0.0)
+    policy.observe_obstacle(float("inf"), 0.0)
     assert policy.command(0.0) == pytest.approx(1.4)
     for d in (2.3, 2.2, 2.1):  # three in a row: remembered
-        policy.observe_obstacle(d)
+        policy.observe_obstacle(d, 0.0)
     for _ in range(3):
-        policy.observe_obstacle(float("inf"))
+        policy.observe_obstacle(float("inf"), 0.0)
     assert policy.command(0.0) == pytest.approx(math.sqrt(2 * 0.5 * 1.1))  # still remembered
-    policy.observe_obstacle(float("inf"))
+    policy.observe_obstacle(float("inf"), 0.0)
     assert policy.command(0.0) == pytest.approx(1.4)  # four clear views: a false alarm
 
 
@@ -114,18 +115,92 @@ def test_speeds_up_only_after_walking_past_what_made_it_slow():
     embedding = np.zeros(4, dtype=np.float32)
     t = 0.0
     for _ in range(10):  # deep grass in view
+        policy.observe_obstacle(float("inf"), t)
         assert policy.observe_embedding(embedding, t) == pytest.approx(0.5, abs=1e-5)
         t += 0.2
     policy.net = constant_net(1.4)  # the camera now sees asphalt; the hind legs are still in the grass
     speeds = []
     for _ in range(20):
+        policy.observe_obstacle(float("inf"), t)
         speeds.append(policy.observe_embedding(embedding, t))
         t += 0.2
     held = [v for v in speeds if v < 1.0]
     assert len(held) * 0.2 == pytest.approx(1.2 / 0.5, abs=0.21)  # 1.2 m at 0.5 m/s
     assert speeds[-1] == pytest.approx(1.4, abs=1e-5)
     policy.net = constant_net(0.5)  # slowing down is immediate
+    policy.observe_obstacle(float("inf"), t)
     assert policy.observe_embedding(embedding, t) == pytest.approx(0.5, abs=1e-5)
+
+
+def unknown_test_policy(speed: float = 1.4) -> SpeedPolicy:
+    config = SpeedPolicyConfig(smoothing_time_constant_s=0.0, speed_up_hold_m=0.0,
+                               obstacle=ObstacleCapConfig(stop_distance_m=1.0, confirm_frames=2, remember_within_m=2.5,
+                                                          unknown_after_s=0.5, unknown_speed_cap_mps=0.5))
+    return SpeedPolicy(constant_net(speed), config)
+
+
+def test_no_reading_yet_caps_the_speed_to_the_slow_gait():
+    policy = unknown_test_policy()
+    embedding = np.zeros(4, dtype=np.float32)
+    for t in np.arange(0.0, 3.0, 0.2):  # embeddings arrive, the depth check has said nothing
+        assert policy.observe_embedding(embedding, t) == pytest.approx(0.5)
+    policy.observe_obstacle(float("nan"), 3.0)  # and its first word is "unknown"
+    assert policy.command(3.0) == pytest.approx(0.5)
+    policy.observe_obstacle(float("inf"), 3.2)  # a valid clear reading lifts it
+    assert policy.observe_embedding(embedding, 3.2) == pytest.approx(1.4, abs=1e-5)
+
+
+def test_nan_readings_cap_the_speed_after_the_configured_time_and_clear_lifts_it():
+    policy = unknown_test_policy()
+    embedding = np.zeros(4, dtype=np.float32)
+    policy.observe_obstacle(float("inf"), 0.0)
+    policy.observe_embedding(embedding, 0.0)
+    speeds = {}
+    for t in (0.2, 0.4, 0.6, 0.8):
+        policy.observe_obstacle(float("nan"), t)  # a crest: the ground beyond drops out of sight
+        speeds[t] = policy.observe_embedding(embedding, t)
+    assert speeds[0.2] == speeds[0.4] == pytest.approx(1.4, abs=1e-5)  # within unknown_after_s of the last clear one
+    assert speeds[0.6] == speeds[0.8] == pytest.approx(0.5)  # then the slow gait's speed
+    policy.observe_obstacle(float("inf"), 1.0)
+    assert policy.observe_embedding(embedding, 1.0) == pytest.approx(1.4, abs=1e-5)
+
+
+def test_a_nan_reading_does_not_lift_an_obstacle_cap():
+    policy = unknown_test_policy()
+    embedding = np.zeros(4, dtype=np.float32)
+    policy.observe_embedding(embedding, 0.0)
+    for _ in range(2):
+        policy.observe_obstacle(2.8, 0.0)  # confirmed, too far to be remembered
+    capped = math.sqrt(2 * 0.5 * 1.8)
+    assert policy.command(0.0) == pytest.approx(capped)
+    policy.observe_obstacle(float("nan"), 0.2)
+    assert policy.command(0.2) == pytest.approx(capped)  # unknown is not clear
+    policy.observe_obstacle(float("inf"), 0.4)
+    assert policy.command(0.4) == pytest.approx(1.4, abs=1e-5)
+
+
+def test_a_depth_check_that_stops_publishing_goes_stale():
+    policy = unknown_test_policy()
+    embedding = np.zeros(4, dtype=np.float32)
+    policy.observe_obstacle(float("inf"), 0.0)
+    speeds = {}
+    for t in (0.0, 0.3, 0.5, 0.7, 2.0):  # embeddings keep coming, obstacle readings do not
+        speeds[t] = policy.observe_embedding(embedding, t)
+    assert speeds[0.0] == speeds[0.3] == speeds[0.5] == pytest.approx(1.4, abs=1e-5)
+    assert speeds[0.7] == speeds[2.0] == pytest.approx(0.5)
+    policy.observe_obstacle(float("inf"), 2.1)
+    assert policy.command(2.1) == pytest.approx(1.4, abs=1e-5)
+    with pytest.raises(ValueError, match="unknown_after_s"):
+        ObstacleCapConfig(unknown_after_s=0.0)
+
+
+def test_shipped_unknown_cap_is_the_slow_gait_speed():
+    from locomotion.config import config_dir, load_yaml
+
+    obstacle = load_speed_policy_config().obstacle
+    slow = min(load_yaml(config_dir() / "gait_selector.yaml")["anchors"], key=lambda a: a["speed_mps"])
+    assert slow["gait"] == "slow" and obstacle.unknown_speed_cap_mps == slow["speed_mps"] == 0.5
+    assert 0 < obstacle.unknown_after_s <= 1.0
 
 
 def test_checkpoint_refuses_other_perception_and_corruption(tmp_path):
