@@ -84,7 +84,7 @@ class CorridorConfig:
     min_near_points: int = 30
     ground_half_width_m: float = 0.75
     rise_window_m: float = 1.0
-    rise_tolerance_m: float = 0.05
+    rise_tolerance_m: float = 0.10
 
     def __post_init__(self) -> None:
         positive = ("half_width_m", "min_height_m", "max_range_m", "bin_m", "near_ground_m", "ground_half_width_m",
