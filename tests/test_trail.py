@@ -5,7 +5,7 @@ import pytest
 
 from locomotion.config import ConfigError
 from sim.terrain import SCENERY_CLASSES, WALKABLE_CLASSES, load_terrain_catalogue
-from sim.trail import load_trail, trail_from_dict
+from sim.trail import builtin_trails, load_trail, trail_from_dict
 
 EXAMPLE = """\
 name: example
@@ -44,6 +44,36 @@ def test_builtin_trails():
     paper = load_trail("paper460")
     assert paper.length_m == 460.0
     assert {s.terrain for s in paper.segments} >= {"grass", "gravel", "asphalt"}
+    # every shipped trail loads (builtin_trails lists config/trails/*.yaml)
+    assert {"demo", "paper460", "short", "obstacle", "hills", "boulder_slope"} <= set(builtin_trails())
+    for name in builtin_trails():
+        assert load_trail(name).name == name
+
+
+def test_hills_trail_has_climbs_descents_crests_and_dips():
+    hills = load_trail("hills")
+    assert hills.length_m >= 80
+    slopes = [s.slope_deg for s in hills.segments]
+    sloped = [a for a in slopes if a != 0]
+    assert all(5 <= abs(a) <= 10 for a in sloped), slopes
+    assert max(sloped) >= 5 and min(sloped) <= -5  # climbs and descents
+    changes = np.diff(slopes)  # change of slope from one segment to the next (deg)
+    assert np.sum(changes <= -5) >= 2, changes  # crests
+    assert np.sum(changes >= 5) >= 2, changes  # dips
+    terrains = {s.terrain for s in hills.segments}
+    assert len(terrains) >= 4 and terrains <= set(WALKABLE_CLASSES)
+
+
+def test_boulder_slope_trail_puts_the_boulder_on_a_climb():
+    trail = load_trail("boulder_slope")
+    (boulder,) = trail.obstacles
+    starts = trail.segment_starts_m
+    index = int(np.searchsorted(starts, boulder.at_m, side="right")) - 1
+    ramp = trail.segments[index]
+    assert ramp.slope_deg >= 5 and ramp.terrain in ("asphalt", "concrete")
+    # the whole boulder stands on the ramp, a few metres up it, with ramp left beyond it
+    assert starts[index] + 3 <= boulder.at_m and boulder.at_m + boulder.size_m < starts[index] + ramp.length_m
+    assert boulder.lateral_m == 0.0
 
 
 @pytest.mark.parametrize(
