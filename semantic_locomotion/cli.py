@@ -325,7 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     trail = sub.add_parser("trail", help="walk a trail closed loop: camera -> perception -> speed policy -> "
                            "gait selector -> MPC (the main job)")
     trail.add_argument("--trail", default="demo", help="built-in trail name (demo, paper460, ...) or a YAML file")
-    trail.add_argument("--policy", default="learned", choices=("learned", "oracle", "fixed-slow", "fixed-fast"))
+    trail.add_argument("--policy", default="learned",
+                       choices=("learned", "oracle", "fixed-slow", "fixed-medium", "fixed-fast"))
     trail.add_argument("--seed", type=int, default=0, help="seed of sensor noise, lighting and terrain details")
     trail.add_argument("--gui", action="store_true", help="open the PyBullet window (needs a display)")
     trail.add_argument("--json", help="write the report here")
@@ -349,7 +350,8 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="a grid of trail traversals (trails x policies x seeds) as Ray tasks, "
                            "resumable, with the merged trail-policies table")
     sweep.add_argument("--trails", nargs="+", required=True, help="built-in trail names or YAML files")
-    sweep.add_argument("--policies", nargs="+", required=True, help="learned, oracle, fixed-slow, fixed-fast")
+    sweep.add_argument("--policies", nargs="+", required=True,
+                       help="learned, oracle, fixed-slow, fixed-medium, fixed-fast")
     sweep.add_argument("--seeds", nargs="+", type=int, required=True)
     sweep.add_argument("--out", default="out/sweep",
                        help="folder: runs/<run id>.json (finished runs are skipped), trail_policies.json and .md")

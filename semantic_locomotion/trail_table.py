@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-POLICY_ORDER = ("learned", "oracle", "fixed-slow", "fixed-fast")  # the table's row order within a trail
+POLICY_ORDER = ("learned", "oracle", "fixed-slow", "fixed-medium", "fixed-fast")  # the table's row order within a trail
 REPORT_JSON = "trail_policies.json"
 REPORT_PAGE = "trail_policies.md"
 

@@ -41,8 +41,8 @@ from sim.trail_world import TrailGround
 from sim.walk import has_fallen, stand_up
 from sim.world import SimWorld, load_sim_config
 
-POLICIES = ("learned", "oracle", "fixed-slow", "fixed-fast")
-FIXED_SKILLS = {"fixed-slow": (0.5, "slow"), "fixed-fast": (1.4, "fast")}
+POLICIES = ("learned", "oracle", "fixed-slow", "fixed-medium", "fixed-fast")
+FIXED_SKILLS = {"fixed-slow": (0.5, "slow"), "fixed-medium": (1.0, "medium"), "fixed-fast": (1.4, "fast")}
 SAMPLE_PERIOD_S = 0.1
 STUCK_WINDOW_S = 20.0
 STUCK_PROGRESS_M = 0.5
