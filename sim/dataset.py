@@ -92,6 +92,7 @@ class DatasetRequest:
     boulders: bool = False  # put boulders on the trails (see with_boulders)
     burst_frames: int = 5  # consecutive camera frames per capture point (longer: video for flicker evaluation)
     max_slope_deg: float | None = None  # slopes of the random trails (None: random_trail's default; 0: flat)
+    flat_start: bool = True  # make each trail's first segment flat (see TrailJob.flat_start)
 
 
 def with_boulders(trail: Trail, seed: int) -> Trail:
@@ -163,7 +164,7 @@ def drive_trail(trail: Trail, trail_seed: int, frames_wanted: int, camera_config
             x = truth.position[0]
             if x >= end_x:
                 break
-            if has_fallen(truth, ground.height_at(x)):
+            if has_fallen(truth, ground.height_at(x)) or controller.mode == "damped_stand":
                 fell = True
                 break
             index = ground.segment_index(x)
@@ -205,10 +206,19 @@ class TrailJob:
     burst_frames: int
     boulders: bool
     max_slope_deg: float | None = None  # None: random_trail's default
+    # the first segment flat: the robot stands up and sets off on level ground. From a standing start
+    # on a slope of more than ~5 deg the controller of 5e138c0 neither walks nor falls: it shuffles
+    # near the spawn point for the whole capture (e.g. a -7.7 deg grass start: 0.3 m in 50 s), so the
+    # dataset would hold 30 frames of the first metre. The segment keeps its terrain and length; the
+    # crest or dip at its end becomes a plain climb or descent.
+    flat_start: bool = True
 
     def trail(self) -> Trail:
         slopes = {} if self.max_slope_deg is None else {"max_slope_deg": self.max_slope_deg}
         trail = random_trail(self.seed, name=f"trail_{self.index:03d}", **slopes)
+        if self.flat_start and trail.segments and trail.segments[0].slope_deg != 0.0:
+            first = dataclasses.replace(trail.segments[0], slope_deg=0.0)
+            trail = dataclasses.replace(trail, segments=(first, *trail.segments[1:]))
         return with_boulders(trail, self.seed) if self.boulders else trail
 
 
@@ -276,6 +286,7 @@ def dataset_card(request: DatasetRequest, trail_seeds: list[int], camera_config:
         "format": "semantic_locomotion synthetic dataset v1 (see sim/dataset.py)",
         "command": request.command, "seed": request.seed, "trail_seeds": trail_seeds,
         "boulders": request.boulders, "burst_frames": request.burst_frames, "max_slope_deg": request.max_slope_deg,
+        "flat_start": request.flat_start,
         "classes": {str(i): name for i, name in enumerate(catalogue.class_names)},
         "walkable_classes": list(catalogue.walkable), "ignore_label": IGNORE_LABEL,
         "camera": dataclasses.asdict(camera_config),
@@ -299,8 +310,8 @@ def make_dataset(request: DatasetRequest, progress=None, capture: TrailCapture |
     camera_config = load_camera_config()
     rng = np.random.default_rng(request.seed)
     trail_seeds = [int(s) for s in rng.integers(0, 2**31 - 1, request.trails)]
-    jobs = [TrailJob(t, seed, request.frames_per_trail, request.burst_frames, request.boulders, request.max_slope_deg)
-            for t, seed in enumerate(trail_seeds)]
+    jobs = [TrailJob(t, seed, request.frames_per_trail, request.burst_frames, request.boulders, request.max_slope_deg,
+                     request.flat_start) for t, seed in enumerate(trail_seeds)]
     card = dataset_card(request, trail_seeds, camera_config)
     writer = DatasetWriter(out, card, load_terrain_catalogue().class_names, progress)
     try:

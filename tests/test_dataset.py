@@ -86,7 +86,7 @@ def test_interrupted_run_leaves_readable_frames(tmp_path):
 
 def test_max_slope_deg_reaches_the_trails():
     """DatasetRequest.max_slope_deg: 0 gives flat trails (the old flat validation sets), None keeps
-    random_trail's default slopes."""
+    random_trail's default slopes; flat_start (the default) levels only the first segment."""
     from sim.dataset import TrailJob
     from sim.trail import random_trail
 
@@ -94,5 +94,9 @@ def test_max_slope_deg_reaches_the_trails():
     flat = TrailJob(0, seed, 10, 5, False, max_slope_deg=0.0).trail()
     assert all(s.slope_deg == 0.0 for s in flat.segments)
     assert flat.segments == random_trail(seed, max_slope_deg=0.0).segments
-    assert TrailJob(0, seed, 10, 5, False).trail().segments == random_trail(seed).segments
-    assert any(s.slope_deg != 0.0 for s in random_trail(seed).segments)
+    sloped = random_trail(seed).segments
+    assert sloped[0].slope_deg != 0.0 and any(s.slope_deg != 0.0 for s in sloped[1:])
+    assert TrailJob(0, seed, 10, 5, False, flat_start=False).trail().segments == sloped
+    started_flat = TrailJob(0, seed, 10, 5, False).trail().segments
+    assert started_flat[0].slope_deg == 0.0 and started_flat[0].terrain == sloped[0].terrain
+    assert started_flat[0].length_m == sloped[0].length_m and started_flat[1:] == sloped[1:]
