@@ -69,7 +69,7 @@ def summarize_cells(reports: list[dict], trails: dict[str, tuple[str, float]]) -
             "completed": sum(bool(r["completed"]) for r in runs), "falls": sum(int(r["falls"]) for r in runs),
             "achieved_speed_mps": float(np.mean([r["avg_speed_mps"] for r in runs])),
             "end_reasons": sorted(r["end_reason"] for r in runs),
-            "seeds": sorted(r["seed"] for r in runs),
+            "seeds": sorted(r["seed"] for r in runs), "passed": sum(sr.passes(r) for r in runs),
             "ok": all(sr.passes(r) for r in runs)}
     return cells
 
@@ -141,23 +141,24 @@ def plot(cells: dict[str, dict], skills, terrains, slopes, path: Path) -> None:
     fig, axes = plt.subplots(1, len(skills), figsize=(4.2 * len(skills) + 1, 4.2), squeeze=False)
     im = None
     for ax, skill in zip(axes[0], skills):
-        ratio = np.full((len(terrains), len(slopes)), np.nan)
+        share = np.full((len(terrains), len(slopes)), np.nan)  # runs that completed with no fall / runs
         for i, terrain in enumerate(terrains):
             for j, slope in enumerate(slopes):
                 cell = cells.get(cell_key(skill, terrain, slope))
                 if cell is None:
                     continue
-                ratio[i, j] = cell["achieved_speed_mps"] / sr.SKILLS[skill]
-                text = f"{cell['achieved_speed_mps']:.2f}\n{cell['completed']}/{cell['runs']}"
+                share[i, j] = cell["passed"] / cell["runs"]
+                text = f"{cell['achieved_speed_mps']:.2f} m/s\n{cell['completed']}/{cell['runs']}"
                 text += f" {cell['falls']}F" if cell["falls"] else ""
                 ax.text(j, i, text, ha="center", va="center", fontsize=8,
                         fontweight="normal" if cell["ok"] else "bold")
-        im = ax.imshow(ratio, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
+        im = ax.imshow(share, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
         ax.set_xticks(range(len(slopes)), [f"{s:+g}°" for s in slopes])
         ax.set_yticks(range(len(terrains)), terrains)
         ax.set_title(f"{skill} ({sr.SKILLS[skill]} m/s)")
     fig.suptitle(f"Achieved speed (m/s), completed/runs, falls (F): {FLAT_M:g} m flat, {SLOPE_M:g} m at the slope, "
-                 f"{FLAT_M:g} m flat; colour = achieved / commanded", fontsize=9)
+                 f"{FLAT_M:g} m flat;\ncolour: share of runs that completed with no fall; bold: a cell that fails",
+                 fontsize=9)
     if im is not None:
         fig.colorbar(im, ax=axes[0].tolist(), fraction=0.03)
     fig.savefig(path, dpi=110, bbox_inches="tight")
