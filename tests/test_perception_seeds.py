@@ -96,13 +96,14 @@ def test_overall_verdict_is_decided_by_the_worst_seed():
 def test_cached_dataset_is_reused_only_when_complete_and_of_the_same_request(tmp_path):
     folder = tmp_path / "seed_105"
     folder.mkdir()
-    card = {"seed": 105, "complete": True, "trails": [{}, {}, {}],
+    card = {"seed": 105, "complete": True, "trails": [{}, {}, {}], "flat_start": True,
             "command": f"semloco dataset --out {folder} --trails 3 --frames-per-trail 20 --seed 105"}
     (folder / "dataset.json").write_text(json.dumps(card))
     assert ps.dataset_ready(folder, 105, 3, 20)
     assert not ps.dataset_ready(folder, 105, 3, 40) and not ps.dataset_ready(folder, 106, 3, 20)
-    (folder / "dataset.json").write_text(json.dumps({**card, "complete": False}))
-    assert not ps.dataset_ready(folder, 105, 3, 20)
+    for stale in ({"complete": False}, {"flat_start": False}):
+        (folder / "dataset.json").write_text(json.dumps({**card, **stale}))
+        assert not ps.dataset_ready(folder, 105, 3, 20)
     assert not ps.dataset_ready(tmp_path / "seed_999", 999, 3, 20)
 
 
