@@ -77,10 +77,14 @@ class SimWorld:
         self.ground.build(p)
         self.time_s = 0.0
         x, y = self.spawn_xy
+        # lying parallel to the ground under it (a trail may start on a slope): pitched by the
+        # slope along x, at the spawn height above the ground along its normal
+        rise = (self.ground.height_at(x + 0.1, y) - self.ground.height_at(x - 0.1, y)) / 0.2
+        pitch = -math.atan(rise)
         self.robot_id = p.loadURDF(
             str(self.robot.urdf_path),
-            [x, y, self.ground.height_at(x, y) + self.robot.spawn_height_m],
-            [0, 0, 0, 1],
+            [x, y, self.ground.height_at(x, y) + self.robot.spawn_height_m / math.cos(pitch)],
+            pybullet.getQuaternionFromEuler([0.0, pitch, 0.0]),
             flags=pybullet.URDF_USE_SELF_COLLISION_EXCLUDE_PARENT,
         )
         joints = {p.getJointInfo(self.robot_id, j)[1].decode(): j for j in range(p.getNumJoints(self.robot_id))}

@@ -56,3 +56,14 @@ def test_medium_skill_walks_over_a_crest_with_the_ground_estimated_from_its_feet
     assert abs(np.mean(pitch[climb]) + 7.0) < 3.0 and abs(np.mean(pitch[descent]) - 3.0) < 3.0
     # the estimator's height above the ground under the feet, against the simulator's, everywhere
     assert np.abs(height_error[x > 1.0]).max() < 0.03
+
+
+def test_a_trail_that_starts_on_a_slope_is_walked_from_a_standing_start():
+    """The robot spawns lying parallel to the ground under it, so it stands up with all four feet
+    on an 8 deg descent (lying level, its hind feet stood in the air and it shuffled on the spot)."""
+    from sim.trail_walk import walk_trail_with_skill
+
+    trail = Trail("start_on_slope", 9, (TrailSegment("grass", 5.0, -8.0), TrailSegment("grass", 2.0)))
+    result = walk_trail_with_skill(trail, load_gait_presets()["medium"], 1.0, seed=0)
+    assert result.completed and not result.fell
+    assert result.mean_speed_mps > 0.85
