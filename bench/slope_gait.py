@@ -138,7 +138,7 @@ def plot(cells: dict[str, dict], skills, terrains, slopes, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(skills), figsize=(4.2 * len(skills) + 1, 4.2), squeeze=False)
+    fig, axes = plt.subplots(1, len(skills), figsize=(4.2 * len(skills) + 1.5, 4.4), squeeze=False, sharey=True)
     im = None
     for ax, skill in zip(axes[0], skills):
         share = np.full((len(terrains), len(slopes)), np.nan)  # runs that completed with no fall / runs
@@ -154,11 +154,11 @@ def plot(cells: dict[str, dict], skills, terrains, slopes, path: Path) -> None:
                         fontweight="normal" if cell["ok"] else "bold")
         im = ax.imshow(share, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
         ax.set_xticks(range(len(slopes)), [f"{s:+g}°" for s in slopes])
-        ax.set_yticks(range(len(terrains)), terrains)
+        ax.set_yticks(range(len(terrains)), terrains)  # shared: labelled on the first panel only
         ax.set_title(f"{skill} ({sr.SKILLS[skill]} m/s)")
     fig.suptitle(f"Achieved speed (m/s), completed/runs, falls (F): {FLAT_M:g} m flat, {SLOPE_M:g} m at the slope, "
                  f"{FLAT_M:g} m flat;\ncolour: share of runs that completed with no fall; bold: a cell that fails",
-                 fontsize=9)
+                 fontsize=9, y=1.04)
     if im is not None:
         fig.colorbar(im, ax=axes[0].tolist(), fraction=0.03)
     fig.savefig(path, dpi=110, bbox_inches="tight")
@@ -190,8 +190,17 @@ def main() -> int:
     parser.add_argument("--out", default=str(sr.ROOT / "out" / NAME), help="trails/ and runs/ go here")
     parser.add_argument("--docs", default=str(sr.ROOT / "docs"))
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--from-json", action="store_true",
+                        help="remake the page and plot from <docs>/slope_gait.json (no runs)")
     args = parser.parse_args()
     from semantic_locomotion.sweep import SweepFailed, SweepInputError
+
+    if args.from_json:
+        data = json.loads((Path(args.docs) / f"{NAME}.json").read_text())
+        print(write_outputs(data, Path(args.docs), data["cells"], data["targets"], list(data["skills_mps"]),
+                            data["terrains"], data["slopes_deg"]))
+        print("\n".join(target_lines(data["targets"])))
+        return 0
 
     out, docs = Path(args.out).resolve(), Path(args.docs).resolve()
     import os
