@@ -124,7 +124,8 @@ def training_sample(frames: FrameSet, i: int, rng: np.random.Generator, mix: Pri
                     predict: Callable[[int], np.ndarray] | None = None, appearance: str = "basic"):
     """(rgb uint8 HxWx3, prior labels or None, labels, depth) for frame ``i`` with augmentations.
     ``predict(j)``: the model's current labels (HxW uint8) for frame ``j``, for ``mix.own_prediction``.
-    ``appearance``: "basic" (global gain and offset jitter) or "wide" (see ``wide_appearance``)."""
+    ``appearance``: "basic" (global gain and offset jitter), "corrupt" (that, then ``corruptions``) or
+    "wide" (see ``wide_appearance``)."""
     rgb, labels, depth = frames.rgb[i], frames.labels[i], frames.depth[i]
     num_classes = len(frames.class_names)
     draw = rng.random()
@@ -150,6 +151,8 @@ def training_sample(frames: FrameSet, i: int, rng: np.random.Generator, mix: Pri
     else:  # photometric jitter
         gain = rng.uniform(0.8, 1.2) * rng.uniform(0.95, 1.05, 3)
         rgb = np.clip(rgb.astype(np.float32) * gain + rng.uniform(-10, 10), 0, 255).astype(np.uint8)
+        if appearance == "corrupt":
+            rgb = corruptions(rgb.astype(np.float32), rng)
     if rng.random() < 0.5:  # mirror the whole scene
         rgb, labels, depth = rgb[:, ::-1], labels[:, ::-1], depth[:, ::-1]
         prior = None if prior is None else prior[:, ::-1]
@@ -157,7 +160,7 @@ def training_sample(frames: FrameSet, i: int, rng: np.random.Generator, mix: Pri
             np.ascontiguousarray(labels), np.ascontiguousarray(depth))
 
 
-APPEARANCE_AUGMENTATIONS = ("basic", "wide")
+APPEARANCE_AUGMENTATIONS = ("basic", "corrupt", "wide")
 
 
 def wide_appearance(rgb: np.ndarray, labels: np.ndarray, rng: np.random.Generator, num_classes: int) -> np.ndarray:
@@ -193,6 +196,12 @@ def wide_appearance(rgb: np.ndarray, labels: np.ndarray, rng: np.random.Generato
         img = img * (1.0 + 0.25 * np.clip(field, -1.0, 1.0))[..., None]
     img = np.clip(img, 0, 255)
     img = 255.0 * (img / 255.0) ** rng.uniform(0.85, 1.2)
+    return corruptions(img, rng)
+
+
+def corruptions(img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Gaussian blur (20 %), motion blur (10 %), Gaussian noise sigma 2..8 (30 %), JPEG quality 30..90
+    (30 %) on a float32 HxWx3 image in 0..255; uint8 out."""
     if rng.random() < 0.2:
         img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 1.3))
     if rng.random() < 0.1:

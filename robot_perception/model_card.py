@@ -54,6 +54,9 @@ def write_model_card(checkpoint: str | Path, evaluation: dict, path: str | Path,
             "wide (`robot_perception.data.wide_appearance`: per-class brightness 0.8-1.25 and tint +-3 %, "
             "exposure 0.6-1.6,\n  colour balance +-5 %, contrast 0.7-1.3, gamma 0.85-1.2, smooth shading +-25 %, "
             "blur, motion blur, noise, JPEG)." if header.get("appearance_augmentation") == "wide"
+            else "basic (exposure 0.8-1.2, colour balance +-5 %, offset +-10), then corruptions "
+            "(`robot_perception.data.corruptions`:\n  blur 20 %, motion blur 10 %, noise 30 %, JPEG 30 %)."
+            if header.get("appearance_augmentation") == "corrupt"
             else "basic (exposure 0.8-1.2, colour balance +-5 %, offset +-10)."),
         "",
         "## Evaluation (trails never used in training)",

@@ -127,6 +127,9 @@ def test_wide_appearance_augmentation(datasets, tmp_path):
         mirrored = not np.array_equal(lab, frames.labels[k])
         assert np.array_equal(lab, frames.labels[k][:, ::-1] if mirrored else frames.labels[k])
         assert np.array_equal(dep, frames.depth[k][:, ::-1] if mirrored else frames.depth[k])
+    # "corrupt": the basic jitter, then blur, noise and JPEG only (no per-class or wide brightness)
+    corrupt = training_sample(frames, 0, np.random.default_rng(0), no_warp, appearance="corrupt")[0]
+    assert corrupt.shape == rgb.shape and corrupt.dtype == np.uint8
     report = train(TrainConfig(plain, tmp_path / "wide.pt", max_steps=2, batch_size=2, threads=1, minutes=10,
                                appearance="wide"), progress=False)
     assert report["steps"] == 2 and load_checkpoint(tmp_path / "wide.pt")[1]["appearance_augmentation"] == "wide"
