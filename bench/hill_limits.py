@@ -124,15 +124,9 @@ def table(limits: dict) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--skills", nargs="+", default=list(sr.SKILLS), choices=list(sr.SKILLS))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    sr.add_run_arguments(parser, NAME)
     parser.add_argument("--max-deg", type=float, default=MAX_DEG, help="the steepest step walked")
     parser.add_argument("--all-steps", action="store_true", help="walk every step, not only up to the first failure")
-    parser.add_argument("--cpus", type=int, default=1, help="CPUs of the local Ray (one run each)")
-    parser.add_argument("--address", help="Ray cluster to run on (default: RAY_ADDRESS, else a local Ray)")
-    parser.add_argument("--out", default=str(sr.ROOT / "out" / NAME), help="trails/ and runs/ go here")
-    parser.add_argument("--docs", default=str(sr.ROOT / "docs"))
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args()
     from semantic_locomotion.sweep import SweepFailed, SweepInputError
 

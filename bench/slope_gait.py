@@ -181,15 +181,9 @@ def write_outputs(data: dict, docs: Path, cells, targets, skills, terrains, slop
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--skills", nargs="+", default=list(sr.SKILLS), choices=list(sr.SKILLS))
+    sr.add_run_arguments(parser, NAME)
     parser.add_argument("--terrains", nargs="+", default=list(TERRAINS))
     parser.add_argument("--slopes", nargs="+", type=float, default=list(SLOPES_DEG))
-    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
-    parser.add_argument("--cpus", type=int, default=1, help="CPUs of the local Ray (one run each)")
-    parser.add_argument("--address", help="Ray cluster to run on (default: RAY_ADDRESS, else a local Ray)")
-    parser.add_argument("--out", default=str(sr.ROOT / "out" / NAME), help="trails/ and runs/ go here")
-    parser.add_argument("--docs", default=str(sr.ROOT / "docs"))
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--from-json", action="store_true",
                         help="remake the page and plot from <docs>/slope_gait.json (no runs)")
     args = parser.parse_args()

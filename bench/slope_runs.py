@@ -26,6 +26,17 @@ SKILLS = {"slow": 0.5, "medium": 1.0, "fast": 1.4}  # commanded speed (m/s), as 
 TRAIL_SEED = 100  # the trails' own seed (ground details); each run adds 1000 x its seed (sim.trail_run)
 
 
+def add_run_arguments(parser, name: str) -> None:
+    """The arguments both slope benches take: skills, seeds, where Ray runs, where files go."""
+    parser.add_argument("--skills", nargs="+", default=list(SKILLS), choices=list(SKILLS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
+    parser.add_argument("--cpus", type=int, default=1, help="CPUs of the local Ray (one run each)")
+    parser.add_argument("--address", help="Ray cluster to run on (default: RAY_ADDRESS, else a local Ray)")
+    parser.add_argument("--out", default=str(ROOT / "out" / name), help="trails/ and runs/ go here")
+    parser.add_argument("--docs", default=str(ROOT / "docs"))
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def policy_of(skill: str) -> str:
     return f"fixed-{skill}"
 
