@@ -85,11 +85,15 @@ def ground_frame(plane: GroundPlane, yaw: float) -> np.ndarray:
     along the ground (the heading projected onto the plane), left along the ground, and the
     normal. The friction pyramid and the trunk's reference attitude are expressed in it."""
     c, s = math.cos(yaw), math.sin(yaw)
-    forward = np.array([c, s, plane.gx * c + plane.gy * s])
-    forward /= math.sqrt(forward @ forward)
-    normal = plane.normal
-    left = np.cross(normal, forward)
-    return np.column_stack([forward, left, normal])
+    gx, gy = plane.gx, plane.gy
+    along = gx * c + gy * s
+    k = 1.0 / math.sqrt(1.0 + along * along)
+    fx, fy, fz = c * k, s * k, along * k  # forward, unit
+    nz = plane.normal_z
+    nx, ny = -gx * nz, -gy * nz  # normal, unit
+    # left = normal x forward (plain floats: this runs on every MPC solve)
+    lx, ly, lz = ny * fz - nz * fy, nz * fx - nx * fz, nx * fy - ny * fx
+    return np.array([[fx, lx, nx], [fy, ly, ny], [fz, lz, nz]])
 
 
 def slope_attitude(plane: GroundPlane, yaw: float) -> tuple[float, float]:
