@@ -30,7 +30,8 @@ class GroundPlane:
     gx: float = 0.0
     gy: float = 0.0
 
-    def height_at(self, x: float, y: float) -> float:
+    def height_at(self, x, y):
+        """The plane's height at (x, y): floats, or arrays of points."""
         return self.offset + self.gx * x + self.gy * y
 
     @property

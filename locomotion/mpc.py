@@ -168,7 +168,7 @@ def reference_trajectory(
     ref[:, 10] = vy
     ref[:, 12] = GRAVITY
     if ground is not None:
-        ref[:, 5] = ground.offset + ground.gx * ref[:, 3] + ground.gy * ref[:, 4] + base_height / ground.normal_z
+        ref[:, 5] = ground.height_at(ref[:, 3], ref[:, 4]) + base_height / ground.normal_z
         ref[:, 11] = ground.gx * vx + ground.gy * vy
         ref[:, 0], ref[:, 1] = slope_attitudes(ground, yaw)
     return ref

@@ -24,6 +24,7 @@ from locomotion.robot_model import RobotDescription
 from locomotion.robot_state import EstimatedState
 
 G = 9.81
+LEVEL_GROUND = GroundPlane()  # z = 0: the footholds' ground without an estimated plane
 
 
 @dataclasses.dataclass(frozen=True)
@@ -238,11 +239,9 @@ class SwingLegController:
         )
         footholds = np.empty((4, 3))
         footholds[:, :2] = xy
-        if ground is None:
-            footholds[:, 2] = self.robot.foot_radius_m - self.config.touchdown_depth_m
-        else:
-            footholds[:, 2] = ground.offset + ground.gx * xy[:, 0] + ground.gy * xy[:, 1]
-            footholds[:, 2] += self.robot.foot_radius_m / ground.normal_z - self.config.touchdown_depth_m
+        plane = ground if ground is not None else LEVEL_GROUND
+        footholds[:, 2] = plane.height_at(xy[:, 0], xy[:, 1])
+        footholds[:, 2] += self.robot.foot_radius_m / plane.normal_z - self.config.touchdown_depth_m
         self.footholds = footholds
         return footholds
 
