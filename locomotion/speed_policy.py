@@ -91,6 +91,7 @@ class ObstacleCapConfig:
     remember_within_m: float = 2.5
     remember_confirm_frames: int = 3
     forget_after_clear_frames: int = 4
+    resume_margin_m: float = 0.5
     unknown_after_s: float = 0.5
     unknown_speed_cap_mps: float = 0.5
 
@@ -99,6 +100,8 @@ class ObstacleCapConfig:
             raise ValueError(f"unknown_after_s: must be positive, got {self.unknown_after_s}")
         if not self.unknown_speed_cap_mps >= 0:
             raise ValueError(f"unknown_speed_cap_mps: must be >= 0, got {self.unknown_speed_cap_mps}")
+        if not self.resume_margin_m >= 0:
+            raise ValueError(f"resume_margin_m: must be >= 0, got {self.resume_margin_m}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,6 +158,7 @@ class SpeedPolicy:
         self._last_command_time: float | None = None
         self._remembered_m: float | None = None  # a close obstacle, dead-reckoned with the command
         self._valid_reading_time: float | None = None  # of the last clear or obstacle reading
+        self._stopped_for_obstacle = False  # the last command was 0 for an obstacle
 
     def predict(self, embedding: np.ndarray) -> float:
         """The network's speed for one embedding vector (no smoothing)."""
@@ -188,7 +192,8 @@ class SpeedPolicy:
         without a valid reading the speed is capped to ``unknown_speed_cap_mps`` (``unknown_cap``).
         A confirmed obstacle closer than ``remember_within_m`` is remembered and dead-reckoned with
         the commanded speed: up close a boulder fills the view, no ground is left to measure from,
-        and the readings turn unknown or clear exactly when they matter most."""
+        and the readings turn unknown or clear exactly when they matter most. Once the command is 0
+        for an obstacle, a reading must be ``resume_margin_m`` beyond the stop distance to lift it."""
         cfg = self.config.obstacle
         valid = distance_m is not None and not math.isnan(distance_m)
         seen = valid and math.isfinite(distance_m)
@@ -198,9 +203,15 @@ class SpeedPolicy:
         self._obstacle_frames = self._obstacle_frames + 1 if seen else 0
         self._clear_frames = self._clear_frames + 1 if clear else 0
         if seen and self._obstacle_frames >= cfg.confirm_frames:
-            self.cap = obstacle_speed_cap(distance_m, cfg)
+            # hysteresis: once stopped, a reading a little beyond the stop distance (the robot
+            # rocking while it steps in place, the depth's noise) does not start it creeping again
+            resume = not self._stopped_for_obstacle or distance_m > cfg.stop_distance_m + cfg.resume_margin_m
+            self.cap = obstacle_speed_cap(distance_m, cfg) if resume else 0.0
             if distance_m < cfg.remember_within_m and self._obstacle_frames >= cfg.remember_confirm_frames:
                 self._remembered_m = distance_m
+            if not resume and distance_m < cfg.remember_within_m:
+                # stopped in front of it: remembered as reached, so clear frames do not forget it
+                self._remembered_m = min(distance_m, cfg.stop_distance_m)
         elif clear:
             self.cap = math.inf
         # a remembered obstacle that the view keeps calling clear (ground seen, nothing on it) was a
@@ -238,4 +249,5 @@ class SpeedPolicy:
         held = min(v for _, v in self._recent) if self._recent else self.smoothed
         speed = float(np.clip(held, self.config.min_speed_mps, self.config.max_speed_mps))
         self._last_command = min(speed, self.obstacle_cap, self.unknown_cap(t))
+        self._stopped_for_obstacle = self.obstacle_cap <= 0.0
         return self._last_command

@@ -89,6 +89,32 @@ def test_a_close_obstacle_is_remembered_when_the_view_loses_it():
     assert policy.command(t) == 0.0
 
 
+def test_once_stopped_for_an_obstacle_readings_just_past_the_stop_distance_do_not_restart_it():
+    config = SpeedPolicyConfig(smoothing_time_constant_s=0.0, speed_up_hold_m=0.0,
+                               obstacle=ObstacleCapConfig(stop_distance_m=2.0, confirm_frames=2, remember_within_m=0.0,
+                                                          resume_margin_m=0.5))
+    policy = SpeedPolicy(constant_net(1.0), config)
+    embedding = np.zeros(4, dtype=np.float32)
+    policy.observe_embedding(embedding, 0.0)
+    for d in (2.2, 2.2):  # approaching: a little past the stop distance still allows creeping
+        policy.observe_obstacle(d, 0.0)
+    assert policy.command(0.0) == pytest.approx(math.sqrt(2 * 0.5 * 0.2))
+    for d in (1.95, 1.95):  # reached: stopped
+        policy.observe_obstacle(d, 0.0)
+    assert policy.command(0.0) == 0.0
+    for d in (2.1, 2.3, 2.45, 2.2):  # the robot rocks in place: inside the band it stays stopped
+        policy.observe_obstacle(d, 0.0)
+        assert policy.command(0.0) == 0.0
+    for d in (2.8, 2.8):  # the obstacle moved well away: the braking law again
+        policy.observe_obstacle(d, 0.0)
+    assert policy.command(0.0) == pytest.approx(math.sqrt(2 * 0.5 * 0.8))
+
+
+def test_the_resume_margin_must_not_be_negative():
+    with pytest.raises(ValueError, match="resume_margin_m"):
+        ObstacleCapConfig(resume_margin_m=-0.1)
+
+
 def test_a_remembered_false_alarm_is_forgotten_when_the_view_stays_clear():
     config = SpeedPolicyConfig(smoothing_time_constant_s=0.0, speed_up_hold_m=0.0,
                                obstacle=ObstacleCapConfig(stop_distance_m=1.0, confirm_frames=2, remember_within_m=2.5,
