@@ -128,6 +128,11 @@ class GroundPlaneConfig:
     # step, and the trunk's reference attitude follows the tilt (a trot touches down every
     # 0.15-0.25 s, so this spans about one step)
     time_constant_s: float = 0.15
+    # the tilt across the walking direction is low-passed with this one: the stance is about
+    # 0.26 m wide against 0.37 m long, and crossing a crest or dip a trot leaves one diagonal's
+    # feet on the new slope and the other's on the old for a step, a twist that the fit reads as
+    # a cross slope (a 5 cm twist: ~5 deg), gone a step later; a real cross slope persists
+    across_time_constant_s: float = 0.6
     # no estimate tilts more than this (the steepest trail slope is 15 deg); a larger fit is a
     # foot that touched down on something else (a stone, a step) and is clipped
     max_slope_deg: float = 20.0
@@ -135,8 +140,15 @@ class GroundPlaneConfig:
     def __post_init__(self) -> None:
         if self.time_constant_s < 0:
             raise ValueError(f"time_constant_s: must be non-negative, got {self.time_constant_s}")
+        if self.across_time_constant_s < 0:
+            raise ValueError(f"across_time_constant_s: must be non-negative, got {self.across_time_constant_s}")
         if not 0.0 < self.max_slope_deg < 60.0:
             raise ValueError(f"max_slope_deg: must be in (0, 60), got {self.max_slope_deg}")
+
+
+def low_pass_gain(dt: float, time_constant_s: float) -> float:
+    """The share of the step to the target that a first-order low-pass takes in ``dt``."""
+    return 1.0 if time_constant_s == 0 else 1.0 - math.exp(-dt / time_constant_s)
 
 
 class GroundPlaneEstimator:
@@ -163,7 +175,9 @@ class GroundPlaneEstimator:
         self.known[leg] = True
         self._changed = True
 
-    def update(self, dt: float) -> GroundPlane:
+    def update(self, dt: float, yaw: float = 0.0) -> GroundPlane:
+        """Advance by ``dt``; ``yaw`` (the trunk's heading, rad) splits the tilt into along and across
+        the walking direction for their two time constants."""
         if self._changed:
             points = self.points[self.known]
             self._fit = fit_plane(points)
@@ -176,10 +190,13 @@ class GroundPlaneEstimator:
         norm = math.hypot(fx, fy)
         if norm > limit:
             fx, fy = fx * limit / norm, fy * limit / norm
-        tau = self.config.time_constant_s
         gx, gy = self._tilt
-        a = 1.0 if tau == 0 else 1.0 - math.exp(-dt / tau)
-        gx, gy = gx + a * (fx - gx), gy + a * (fy - gy)
+        a_along = low_pass_gain(dt, self.config.time_constant_s)
+        a_across = low_pass_gain(dt, self.config.across_time_constant_s)
+        c, s = math.cos(yaw), math.sin(yaw)
+        d_along = a_along * (c * (fx - gx) + s * (fy - gy))
+        d_across = a_across * (-s * (fx - gx) + c * (fy - gy))
+        gx, gy = gx + c * d_along - s * d_across, gy + s * d_along + c * d_across
         self._tilt = (gx, gy)
         cx, cy, cz = self._centroid
         self.plane = GroundPlane(cz - gx * cx - gy * cy, gx, gy)

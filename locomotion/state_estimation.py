@@ -198,7 +198,8 @@ class KalmanStateEstimator:
         self._xy = (x + vx * dt, y + vy * dt)
         position = np.array([self._xy[0], self._xy[1], z])
         record_touchdowns(self.ground, self._grounded, planted, position, rot, feet, self.robot.foot_radius_m)
-        return estimated_state(rot, position, np.array([vx, vy, vz]), omega_b, kinematics, self.ground.update(dt))
+        return estimated_state(rot, position, np.array([vx, vy, vz]), omega_b, kinematics,
+                               self.ground.update(dt, kin.heading_of_rotation(rot)))
 
 
 class GroundTruthEstimator:
@@ -235,5 +236,5 @@ class GroundTruthEstimator:
             np.asarray(ground_truth.linear_velocity, dtype=float).copy(),
             rot.T @ ground_truth.angular_velocity,
             kinematics,
-            self.ground.update(dt),
+            self.ground.update(dt, kin.heading_of_rotation(rot)),
         )

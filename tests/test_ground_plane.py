@@ -112,3 +112,29 @@ def test_attitude_signs_follow_rep_103():
     assert slope_attitude(uphill, math.pi / 2)[0] == pytest.approx(-math.radians(10))  # ground rises to the right
     assert uphill.height_above(np.array([1.0, 0.0, uphill.height_at(1.0, 0.0) + 0.3])) == pytest.approx(
         0.3 * math.cos(math.radians(10)))
+
+
+@pytest.mark.parametrize("yaw", [0.0, 1.2])
+def test_tilt_across_the_walking_direction_has_its_own_time_constant(yaw):
+    """A tilt across the heading (at any heading) follows with ``across_time_constant_s``, one
+    along it with ``time_constant_s``: after 0.15 s (one along-constant) the along tilt is at
+    1 - e^-1 of a step, the across tilt at 1 - e^-0.25 with a 0.6 s across-constant."""
+    c, s = math.cos(yaw), math.sin(yaw)
+    config = GroundPlaneConfig(time_constant_s=0.15, across_time_constant_s=0.6)
+    along, across = 0.1, 0.1  # the target tilt's components along and across the heading
+    target = GroundPlane(0.0, c * along - s * across, s * along + c * across)
+    estimator = GroundPlaneEstimator(config)
+    feet = feet_under(0.0, 0.0, yaw, target.height_at)
+    for leg in range(4):
+        estimator.touchdown(leg, feet[leg])
+    for _ in range(75):
+        estimate = estimator.update(0.002, yaw)
+    got_along = c * estimate.gx + s * estimate.gy
+    got_across = -s * estimate.gx + c * estimate.gy
+    assert got_along == pytest.approx(along * (1 - math.exp(-1.0)), rel=1e-6)
+    assert got_across == pytest.approx(across * (1 - math.exp(-0.25)), rel=1e-6)
+
+
+def test_negative_across_time_constant_is_rejected():
+    with pytest.raises(ValueError, match="across_time_constant_s"):
+        GroundPlaneConfig(across_time_constant_s=-1.0)
