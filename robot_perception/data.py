@@ -124,8 +124,8 @@ def training_sample(frames: FrameSet, i: int, rng: np.random.Generator, mix: Pri
                     predict: Callable[[int], np.ndarray] | None = None, appearance: str = "basic"):
     """(rgb uint8 HxWx3, prior labels or None, labels, depth) for frame ``i`` with augmentations.
     ``predict(j)``: the model's current labels (HxW uint8) for frame ``j``, for ``mix.own_prediction``.
-    ``appearance``: "basic" (global gain and offset jitter), "corrupt" (that, then ``corruptions``) or
-    "wide" (see ``wide_appearance``)."""
+    ``appearance``: "basic" (global gain and offset jitter), "corrupt" (that, then ``corruptions``),
+    "wide" (see ``wide_appearance``) or "chroma" (see ``chroma_appearance``)."""
     rgb, labels, depth = frames.rgb[i], frames.labels[i], frames.depth[i]
     num_classes = len(frames.class_names)
     draw = rng.random()
@@ -148,6 +148,8 @@ def training_sample(frames: FrameSet, i: int, rng: np.random.Generator, mix: Pri
         depth = cv2.remap(depth, map_x, map_y, cv2.INTER_NEAREST, borderMode=cv2.BORDER_REFLECT)
     if appearance == "wide":
         rgb = wide_appearance(rgb, labels, rng, num_classes)
+    elif appearance == "chroma":
+        rgb = chroma_appearance(rgb, labels, rng, num_classes)
     else:  # photometric jitter
         gain = rng.uniform(0.8, 1.2) * rng.uniform(0.95, 1.05, 3)
         rgb = np.clip(rgb.astype(np.float32) * gain + rng.uniform(-10, 10), 0, 255).astype(np.uint8)
@@ -160,7 +162,44 @@ def training_sample(frames: FrameSet, i: int, rng: np.random.Generator, mix: Pri
             np.ascontiguousarray(labels), np.ascontiguousarray(depth))
 
 
-APPEARANCE_AUGMENTATIONS = ("basic", "corrupt", "wide")
+APPEARANCE_AUGMENTATIONS = ("basic", "corrupt", "wide", "chroma")
+
+
+def chroma_appearance(rgb: np.ndarray, labels: np.ndarray, rng: np.random.Generator, num_classes: int) -> np.ndarray:
+    """Brightness variation the way the renderer makes it, keeping each pixel's chromaticity (uint8
+    HxWx3 in and out).
+
+    The renderer's variations are all multiplicative: per-texture brightness (sim/textures.py, about
+    +-10 % per class and trail), exposure 0.85..1.15 with +-4 % per channel (sim/camera.py) and
+    shading by slopes and shadows (TinyRenderer: ambient + diffuse x shadow, times the texture
+    colour). They change a class's brightness but hardly its channel ratios (G:R, B:G), the cue that
+    tells grass ([0.35, 0.55, 0.20]: G/R 1.57) from deep grass ([0.22, 0.42, 0.12]: G/R 1.91) when
+    brightness does not. So every factor here multiplies all three channels alike (only the colour
+    balance differs per channel, +-2 %), and there is no additive offset, contrast or gamma (each
+    shifts the channel ratios of dark textures):
+
+    * per class (half the samples): each class's pixels scaled by 0.85..1.18 (log-uniform);
+    * exposure 0.75..1.33 (log-uniform), colour balance +-2 % per channel;
+    * a smooth illumination field (40 %): +-20 % over the image, as shading on slopes;
+    * sensor noise sigma 1..4 (30 %), Gaussian blur (20 %).
+    """
+    h, w = labels.shape
+    img = rgb.astype(np.float32)
+    if rng.random() < 0.5:
+        scale = np.exp(rng.uniform(np.log(0.85), np.log(1.18), num_classes + 1)).astype(np.float32)
+        index = np.where(labels < num_classes, labels, num_classes).astype(np.intp)
+        img = img * scale[index][..., None]
+    gain = np.exp(rng.uniform(np.log(0.75), np.log(1.33))) * rng.uniform(0.98, 1.02, 3)
+    img = img * gain.astype(np.float32)
+    if rng.random() < 0.4:
+        coarse = rng.uniform(-1.0, 1.0, (3, 4)).astype(np.float32)
+        field = cv2.resize(coarse, (w, h), interpolation=cv2.INTER_CUBIC)
+        img = img * (1.0 + 0.2 * np.clip(field, -1.0, 1.0))[..., None]
+    if rng.random() < 0.2:
+        img = cv2.GaussianBlur(img, (0, 0), rng.uniform(0.5, 1.0))
+    if rng.random() < 0.3:
+        img = img + rng.normal(0.0, rng.uniform(1.0, 4.0), img.shape).astype(np.float32)
+    return np.ascontiguousarray(np.clip(img, 0, 255).astype(np.uint8))
 
 
 def wide_appearance(rgb: np.ndarray, labels: np.ndarray, rng: np.random.Generator, num_classes: int) -> np.ndarray:

@@ -46,7 +46,8 @@ class TrainConfig:
     # share of the previous-frame priors taken from the model's own labels of that frame (as at run
     # time) instead of its ground truth; 0 = the seed's perturbations only
     own_prior_share: float = 0.0
-    # photometric augmentation: "basic" (global gain/offset, as before) or "wide" (data.wide_appearance)
+    # photometric augmentation: "basic" (global gain/offset, as before), "corrupt", "wide"
+    # (data.wide_appearance) or "chroma" (data.chroma_appearance)
     appearance: str = "basic"
 
 

@@ -410,10 +410,11 @@ def build_parser() -> argparse.ArgumentParser:
     perception.add_argument("--own-prior-share", type=float, default=0.0,
                             help="share of the previous-frame priors taken from the model's own labels of that frame "
                             "(as at run time) instead of its ground truth")
-    perception.add_argument("--appearance", choices=("basic", "corrupt", "wide"), default="basic",
+    perception.add_argument("--appearance", choices=("basic", "corrupt", "wide", "chroma"), default="basic",
                             help="photometric augmentation: basic (global gain and offset), corrupt (basic, then "
-                                 "blur, motion blur, noise, JPEG) or wide (per-class brightness and tint, exposure, "
-                                 "contrast, gamma, shading, then the corruptions)")
+                                 "blur, motion blur, noise, JPEG), wide (per-class brightness and tint, exposure, "
+                                 "contrast, gamma, shading, then the corruptions) or chroma (per-class brightness, "
+                                 "exposure and shading that keep each pixel's channel ratios, noise, blur)")
     perception.add_argument("--no-previous-mask", action="store_true",
                             help="ablation: RGB only, without the previous-mask channel")
     perception.add_argument("--quiet", action="store_true")

@@ -136,3 +136,42 @@ def test_wide_appearance_augmentation(datasets, tmp_path):
     with pytest.raises(ValueError, match="--appearance"):
         train(TrainConfig(plain, tmp_path / "bad.pt", max_steps=1, batch_size=2, threads=1, appearance="wild"),
               progress=False)
+
+
+def test_chroma_appearance_keeps_channel_ratios():
+    """The chroma augmentation varies brightness (per class, exposure, shading) but keeps each pixel's
+    channel ratios (the grass / deep grass cue) within the few per cent of its colour balance; it is
+    deterministic for a seed, leaves the targets alone and is a training_sample mode."""
+    import numpy as np
+
+    from robot_perception.data import APPEARANCE_AUGMENTATIONS, FrameSet, PriorMix, chroma_appearance, training_sample
+
+    assert "chroma" in APPEARANCE_AUGMENTATIONS
+    grass = np.array([0.35, 0.55, 0.20]) * 255 * 0.8
+    deep = np.array([0.22, 0.42, 0.12]) * 255 * 0.8
+    rgb = np.zeros((24, 32, 3), np.uint8)
+    labels = np.zeros((24, 32), np.uint8)
+    rgb[:, :16], rgb[:, 16:] = grass.astype(np.uint8), deep.astype(np.uint8)
+    labels[:, :16], labels[:, 16:] = 4, 5
+    out = chroma_appearance(rgb, labels, np.random.default_rng(3), 12)
+    assert out.shape == rgb.shape and out.dtype == np.uint8
+    assert np.array_equal(out, chroma_appearance(rgb, labels, np.random.default_rng(3), 12))
+    rng = np.random.default_rng(0)
+    brightness, ratios = [], []
+    for _ in range(200):
+        img = chroma_appearance(rgb, labels, rng, 12).astype(float)
+        g, d = img[:, :16].reshape(-1, 3).mean(0), img[:, 16:].reshape(-1, 3).mean(0)
+        brightness.append(g.mean())
+        ratios.append((g[1] / g[0], d[1] / d[0]))
+    brightness, ratios = np.array(brightness), np.array(ratios)
+    assert brightness.max() / brightness.min() > 1.6  # brightness spreads
+    # G/R stays near each class's own (1.57, 1.91) and the two never overlap
+    assert np.abs(ratios[:, 0] / (grass[1] / grass[0]) - 1).max() < 0.08
+    assert np.abs(ratios[:, 1] / (deep[1] / deep[0]) - 1).max() < 0.08
+    assert ratios[:, 0].max() < ratios[:, 1].min()
+    frames = FrameSet(rgb[None], labels[None], np.ones((1, 24, 32), np.float32), np.zeros(1, int),
+                      tuple(f"c{i}" for i in range(12)), {})
+    _rgb, _prior, lab, dep = training_sample(frames, 0, np.random.default_rng(1), PriorMix(image_warp=0.0),
+                                             appearance="chroma")
+    assert _rgb.shape == rgb.shape and (np.array_equal(lab, labels) or np.array_equal(lab, labels[:, ::-1]))
+    assert np.array_equal(dep, frames.depth[0])
