@@ -64,6 +64,12 @@ class ControllerConfig:
     # its own slow average (time constant 2 s), the integral is held at zero (no wind-up carried
     # from deep grass into the faster command that follows it)
     speed_integral_reset_mps: float = 0.15
+    # Starting on a slope: the stand-up (in joint space, trunk parallel to the ground) leaves the
+    # centre of mass downhill of the feet's centre; once the ground under the feet is steeper than
+    # start_settle_min_slope_deg, the first start_settle_s of stepping are stepping in place (the
+    # command held at rest) while the footholds bring the support under the trunk. 0 disables.
+    start_settle_s: float = 0.0
+    start_settle_min_slope_deg: float = 3.0
     stand_up: StandUpConfig = dataclasses.field(default_factory=StandUpConfig)
     mpc: MpcConfig = dataclasses.field(default_factory=MpcConfig)
     swing: SwingConfig = dataclasses.field(default_factory=SwingConfig)
@@ -226,6 +232,7 @@ class LocomotionController:
         self.early_contact = np.zeros(4, dtype=bool)
         self.speed_bias = 0.0
         self.steady_forward = 0.0
+        self._settle_until: float | None = None  # set on the first stepping tick (_settling_at_start)
         self._started = True
 
     def set_command(self, command: VelocityCommand, t: float) -> VelocityCommand:
@@ -290,7 +297,11 @@ class LocomotionController:
             if np.any(self.commands.target != 0.0):
                 self.events.record("stale_command", f"no command for {cfg.command_timeout_s} s; stopping")
             self.commands.target = np.zeros(3)
-        command = self.commands.update(dt)
+        if self._settling_at_start(t, state):
+            self.commands.current = np.zeros(3)  # the ramp starts from rest when the settling ends
+            command = VelocityCommand()
+        else:
+            command = self.commands.update(dt)
         if cfg.speed_integral_gain > 0:
             self.speed_bias, self.steady_forward = speed_integral_step(
                 self.speed_bias, self.steady_forward, command.forward_mps,
@@ -341,6 +352,20 @@ class LocomotionController:
         torques = np.where(np.repeat(stance, 3), out.torques, swing_torques)
         self._command = command
         return self._finish(torques, q, dq, state, stance, out.solution, out.forces)
+
+    def _settling_at_start(self, t: float, state: EstimatedState) -> bool:
+        """Whether this tick is within the start's settling (``start_settle_s``), which is decided on
+        the first tick the gait steps after a reset, from the ground plane's slope then."""
+        cfg = self.config
+        if self._settle_until is None:
+            if cfg.start_settle_s <= 0:
+                self._settle_until = -math.inf
+            elif self.gait.duty_factor < 1.0 and self.gait.frequency > 0.0:
+                steep = state.ground.slope_deg >= cfg.start_settle_min_slope_deg
+                self._settle_until = t + cfg.start_settle_s if steep else -math.inf
+            else:
+                return False
+        return t < self._settle_until
 
     def _finish(self, torques, q, dq, state, stance, solution, forces=None) -> np.ndarray:
         safe = self.safety.filter(torques, q, dq)
