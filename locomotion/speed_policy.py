@@ -209,9 +209,6 @@ class SpeedPolicy:
             self.cap = obstacle_speed_cap(distance_m, cfg) if resume else 0.0
             if distance_m < cfg.remember_within_m and self._obstacle_frames >= cfg.remember_confirm_frames:
                 self._remembered_m = distance_m
-            if not resume and distance_m < cfg.remember_within_m:
-                # stopped in front of it: remembered as reached, so clear frames do not forget it
-                self._remembered_m = min(distance_m, cfg.stop_distance_m)
         elif clear:
             self.cap = math.inf
         # a remembered obstacle that the view keeps calling clear (ground seen, nothing on it) was a
