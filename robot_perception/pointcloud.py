@@ -85,7 +85,6 @@ class CorridorConfig:
     ground_half_width_m: float = 0.75
     rise_window_m: float = 1.0
     rise_tolerance_m: float = 0.10
-    walkable_window_m: float = 0.5
 
     def __post_init__(self) -> None:
         positive = ("half_width_m", "min_height_m", "max_range_m", "bin_m", "near_ground_m", "ground_half_width_m",
@@ -93,8 +92,6 @@ class CorridorConfig:
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}: must be positive, got {getattr(self, name)}")
-        if not self.walkable_window_m >= 0:
-            raise ValueError(f"walkable_window_m: must be >= 0, got {self.walkable_window_m}")
         if not self.min_height_m < self.max_height_m:
             raise ValueError(f"max_height_m: must exceed min_height_m ({self.min_height_m}), got {self.max_height_m}")
         if not 0 <= self.min_range_m < self.max_range_m:
@@ -227,16 +224,7 @@ def corridor_obstacle(points: np.ndarray, walkable: np.ndarray, config: Corridor
                                                   config.min_bin_points)
     if not np.isfinite(knots_height).any():
         raise ValueError("ground: no walkable ground along the corridor")
-    ground = profile_height_at(knots_along, knots_height, along)
-    # a walkable point is the ground itself unless it stands above the ground model everywhere within
-    # walkable_window_m of it: where the profile bends up (the foot of a descent), the ground just past
-    # the bend stands above the interpolated profile and the depth's noise lifts it further
-    w = config.walkable_window_m
-    if w > 0:
-        nearby = np.max([profile_height_at(knots_along, knots_height, along + o) for o in np.linspace(-w, w, 5)],
-                        axis=0)
-        ground = np.where(walkable, nearby, ground)
-    hit = points_above_profile(along, across, height, ground, config)
+    hit = points_above_profile(along, across, height, profile_height_at(knots_along, knots_height, along), config)
     steep = steep_rise(knots_along, knots_height, config.max_relative_rise, config.rise_window_m,
                        config.rise_tolerance_m, from_m=config.min_range_m)
     steep_at = None if steep is None else max(steep_start(knots_along, knots_height, *steep), config.min_range_m)

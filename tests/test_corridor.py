@@ -10,7 +10,6 @@ sim/camera.py gives it; pixels that hit nothing within 30 m are sky."""
 
 import itertools
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -219,29 +218,3 @@ def test_bad_corridor_config_names_the_field(tmp_path):
     with pytest.raises(ConfigError, match="max_climb_slope_deg"):
         load_corridor_config(path)
     assert load_corridor_config() == CorridorConfig()  # the shipped file holds the defaults
-
-
-def test_at_the_foot_of_a_descent_the_bending_ground_is_not_an_obstacle_and_a_boulder_still_is():
-    """Frames the shipped perception saw (tests/fixtures/corridor_frames.npz: its depth and labels,
-    captured walking the selection trail -8 deg grass into flat deep grass, 0.4-0.8 m before the
-    foot of the descent, and a 0.5 m boulder 1.7 m ahead on a +5 deg concrete climb). Taking
-    walkable points against the profile where they are read the bend as an obstacle 1.5-1.9 m
-    ahead; against the highest profile within ``walkable_window_m`` it is ground, and the boulder
-    is still read."""
-    import dataclasses
-
-    data = np.load(Path(__file__).parent / "fixtures" / "corridor_frames.npz")
-    config = load_corridor_config()
-    assert config.walkable_window_m == 0.5
-    pointwise = dataclasses.replace(config, walkable_window_m=0.0)
-
-    def read(i, cfg):
-        return corridor_reading(data["depth"][i], data["labels"][i], data["intrinsics"], data["walkable_ids"].tolist(),
-                                cfg, rangeless_ids=tuple(data["rangeless_ids"].tolist()))
-
-    for dip in (0, 1):
-        before = read(dip, pointwise)
-        assert before.status == OBSTACLE and before.distance_m < 2.0, before
-        assert read(dip, config).status == CLEAR
-    boulder_frame = read(2, config)
-    assert boulder_frame.status == OBSTACLE and boulder_frame.distance_m == pytest.approx(read(2, pointwise).distance_m, abs=0.05)
