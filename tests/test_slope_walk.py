@@ -90,8 +90,8 @@ def test_the_start_settling_holds_the_command_only_on_a_slope_and_only_at_the_st
     from locomotion.controller import ControllerConfig
     from locomotion.ground_plane import GroundPlane
 
-    controller = LocomotionController(load_robot("a1"), ControllerConfig(start_settle_s=1.0, start_settle_min_slope_deg=3.0),
-                                      compile_kernels=False)
+    config = ControllerConfig(start_settle_s=1.0, start_settle_min_slope_deg=3.0)
+    controller = LocomotionController(load_robot("a1"), config, compile_kernels=False)
     sloped = SimpleNamespace(ground=GroundPlane(0.0, math.tan(math.radians(5.0)), 0.0))
     level = SimpleNamespace(ground=GroundPlane())
     for state, settles in ((sloped, True), (level, False)):
