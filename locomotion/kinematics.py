@@ -158,11 +158,6 @@ def rotation_to_rpy(rot: np.ndarray) -> np.ndarray:
     return np.array([roll, pitch, yaw])
 
 
-def heading_of_rotation(rot: np.ndarray) -> float:
-    """The yaw of ``rotation_to_rpy(rot)`` (the heading of the trunk's x axis in the horizontal plane)."""
-    return math.atan2(float(rot[1, 0]), float(rot[0, 0]))
-
-
 def roll_pitch_of_quaternion(quat_xyzw) -> tuple[float, float]:
     """(roll, pitch) of ``rotation_to_rpy(quaternion_to_rotation(q))``, from the rotation's last row only."""
     x, y, z, w = np.asarray(quat_xyzw, dtype=float).tolist()

@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit
 
 from locomotion import kinematics as kin
-from locomotion.ground_plane import GroundPlane, GroundPlaneConfig, GroundPlaneEstimator
+from locomotion.ground_plane import GroundPlaneConfig, GroundPlaneEstimator
 from locomotion.robot_model import RobotDescription
 from locomotion.robot_state import EstimatedState, GroundTruth, SensorReadings
 
@@ -53,20 +53,21 @@ def leg_kinematics(robot: RobotDescription, sensors: SensorReadings):
 
 
 def estimated_state(rotation, position, linear_velocity, angular_velocity_body, kinematics,
-                    ground: GroundPlane) -> EstimatedState:
+                    ground: GroundPlaneEstimator, dt: float) -> EstimatedState:
     """An EstimatedState from a trunk state, the tick's (feet, Jacobians, foot velocities) and the
-    ground plane."""
+    ground-plane estimate, which it advances by ``dt`` at the trunk's heading."""
     feet, jacobians, foot_velocities = kinematics
+    rpy = kin.rotation_to_rpy(rotation)
     return EstimatedState(
         rotation=rotation,
-        rpy=kin.rotation_to_rpy(rotation),
+        rpy=rpy,
         position=position,
         linear_velocity=linear_velocity,
         angular_velocity_body=angular_velocity_body,
         foot_positions_body=feet,
         foot_velocities_body=foot_velocities,
         jacobians=jacobians,
-        ground=ground,
+        ground=ground.update(dt, float(rpy[2])),
     )
 
 
@@ -198,8 +199,7 @@ class KalmanStateEstimator:
         self._xy = (x + vx * dt, y + vy * dt)
         position = np.array([self._xy[0], self._xy[1], z])
         record_touchdowns(self.ground, self._grounded, planted, position, rot, feet, self.robot.foot_radius_m)
-        return estimated_state(rot, position, np.array([vx, vy, vz]), omega_b, kinematics,
-                               self.ground.update(dt, kin.heading_of_rotation(rot)))
+        return estimated_state(rot, position, np.array([vx, vy, vz]), omega_b, kinematics, self.ground, dt)
 
 
 class GroundTruthEstimator:
@@ -236,5 +236,6 @@ class GroundTruthEstimator:
             np.asarray(ground_truth.linear_velocity, dtype=float).copy(),
             rot.T @ ground_truth.angular_velocity,
             kinematics,
-            self.ground.update(dt, kin.heading_of_rotation(rot)),
+            self.ground,
+            dt,
         )
