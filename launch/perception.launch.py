@@ -23,13 +23,15 @@ def generate_launch_description():
         DeclareLaunchArgument("checkpoint", default_value="", description="TerrainNet checkpoint (default: shipped)"),
         DeclareLaunchArgument("with_sim", default_value="false", description="also start the simulated A1 on a trail"),
         DeclareLaunchArgument("trail", default_value="demo"),
+        DeclareLaunchArgument("camera_mount_pitch_deg", default_value="20.0",
+                              description="the camera's downward pitch on the trunk (config/camera.yaml)"),
     ]
     params = [{"checkpoint": checkpoint}]  # "" means the shipped models/terrain_net.pt
     nodes = [
         Node(package="semantic_locomotion", executable="segmentation_node", name="terrain_segmentation",
              output="screen", parameters=params),
         Node(package="semantic_locomotion", executable="depth_node", name="terrain_depth", output="screen",
-             parameters=params),
+             parameters=[{**params[0], "camera_mount_pitch_deg": LaunchConfiguration("camera_mount_pitch_deg")}]),
         Node(package="semantic_locomotion", executable="sim_node", name="sim", output="screen",
              parameters=[{"trail": LaunchConfiguration("trail")}],
              condition=IfCondition(LaunchConfiguration("with_sim"))),

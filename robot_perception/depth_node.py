@@ -1,6 +1,9 @@
 """ROS 2 depth node: camera image in; metric depth, a point cloud and the corridor obstacle check out.
 
-    subscribes  camera/image_raw (rgb8/bgr8; sensor-data QoS, depth 2), camera/camera_info
+    subscribes  camera/image_raw (rgb8/bgr8; sensor-data QoS, depth 2), camera/camera_info,
+                imu/data (sensor_msgs/Imu: the trunk's attitude, for the slope limit in the
+                gravity frame; without a reading younger than ``imu_timeout_s`` the check uses the
+                gravity-free limit)
     publishes   perception/depth (sensor_msgs/Image 32FC1, metres, the camera's header)
                 perception/points (sensor_msgs/PointCloud2 xyz float32, camera optical frame)
                 perception/obstacle_distance (std_msgs/Float32: nearest obstacle in the walking
@@ -10,23 +13,28 @@
                 check), bad_image)
 
 The corridor check is ``robot_perception.pointcloud.corridor_reading`` with config/corridor.yaml
-(parameter ``corridor_config``: another file; ``corridor_half_width_m`` overrides its half width).
+(parameter ``corridor_config``: another file; ``corridor_half_width_m`` overrides its half width;
+``camera_mount_pitch_deg`` is the camera's downward pitch on the trunk, config/camera.yaml's in
+simulation).
 Run here without `ros2 run`: python -m robot_perception.depth_node
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 import sys
+import time
 
 import numpy as np
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+from sensor_msgs.msg import CameraInfo, Image, Imu, PointCloud2
 from std_msgs.msg import Float32, String
 
 from robot_perception.node_setup import camera_qos, perceive, perception_from_parameters
-from robot_perception.pointcloud import (BAD_IMAGE, NO_CAMERA_INFO, CorridorReading, corridor_reading,
-                                         depth_to_points, load_corridor_config, obstacle_class_ids)
+from robot_perception.pointcloud import (BAD_IMAGE, NO_CAMERA_INFO, CorridorReading, camera_up_vector,
+                                         corridor_reading, depth_to_points, load_corridor_config, obstacle_class_ids,
+                                         vegetation_heights)
 from robot_perception.ros_images import image_message, point_cloud_message
 from semantic_locomotion.ros_main import spin_node
 
@@ -38,12 +46,19 @@ class DepthNode(Node):
         self.declare_parameter("corridor_config", "")  # "": the shipped config/corridor.yaml
         corridor = load_corridor_config(self.get_parameter("corridor_config").value or None)
         self.declare_parameter("corridor_half_width_m", corridor.half_width_m)
+        self.declare_parameter("camera_mount_pitch_deg", 20.0)
+        self.declare_parameter("imu_timeout_s", 0.5)
         self.perception = perception_from_parameters(self)
         self.corridor = dataclasses.replace(
             corridor, half_width_m=float(self.get_parameter("corridor_half_width_m").value))
         self.stride = int(self.get_parameter("point_stride").value)
         self.walkable_ids, self.rangeless_ids = obstacle_class_ids(self.perception.class_names)
+        self.vegetation = vegetation_heights(self.perception.class_names, self.corridor)
+        self.mount_pitch_rad = math.radians(float(self.get_parameter("camera_mount_pitch_deg").value))
+        self.imu_timeout_s = float(self.get_parameter("imu_timeout_s").value)
         self.intrinsics = None
+        self.attitude: tuple[float, tuple[float, float, float, float]] | None = None  # (received, xyzw)
+        self.create_subscription(Imu, "imu/data", self.on_imu, 10)
         self.create_subscription(Image, "camera/image_raw", self.on_image, camera_qos())
         self.create_subscription(CameraInfo, "camera/camera_info", self.on_info, camera_qos())
         self.depth_pub = self.create_publisher(Image, "perception/depth", 5)
@@ -53,6 +68,18 @@ class DepthNode(Node):
 
     def on_info(self, msg: CameraInfo) -> None:
         self.intrinsics = np.array(msg.k, dtype=float).reshape(3, 3)
+
+    def on_imu(self, msg: Imu) -> None:
+        q = msg.orientation
+        xyzw = (q.x, q.y, q.z, q.w)
+        if all(math.isfinite(v) for v in xyzw) and sum(v * v for v in xyzw) > 0.5:
+            self.attitude = (time.monotonic(), xyzw)
+
+    def camera_up(self):
+        """The world's up direction in the camera frame from a fresh IMU attitude, else None."""
+        if self.attitude is None or time.monotonic() - self.attitude[0] > self.imu_timeout_s:
+            return None
+        return camera_up_vector(self.attitude[1], self.mount_pitch_rad)
 
     def publish_reading(self, reading: CorridorReading) -> None:
         self.obstacle_pub.publish(Float32(data=reading.distance_m))
@@ -72,7 +99,8 @@ class DepthNode(Node):
         points, _ = depth_to_points(out.depth_m, self.intrinsics, self.stride)
         self.points_pub.publish(point_cloud_message(points, stamp, frame))
         self.publish_reading(corridor_reading(out.depth_m, out.labels, self.intrinsics, self.walkable_ids,
-                                              self.corridor, self.stride, self.rangeless_ids))
+                                              self.corridor, self.stride, self.rangeless_ids,
+                                              up=self.camera_up(), vegetation=self.vegetation))
 
 
 def main(args=None) -> int:

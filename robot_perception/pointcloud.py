@@ -5,14 +5,20 @@ the walkable ground near the robot (``near_ground_frame``: the frame the robot s
 models the ground ahead as an elevation profile, the robust height of the walkable points in bins of
 distance along the walking direction (``elevation_profile``), which bends with the trail. An
 obstacle is either enough points standing more than ``min_height_m`` above that profile inside the
-corridor ahead (``points_above_profile``), or walkable ground rising more steeply than the robot
-could climb (``steep_rise``). Pixels the segmentation calls sky are left out: the sky has no range,
+corridor ahead (``points_above_profile``), or walkable ground rising more steeply than the robot could climb
+(``steep_rise``). Tall vegetation the robot wades through (deep grass) stands above its ground:
+its points may stand ``vegetation_height_m`` higher before they count, on both rules. Pixels the segmentation calls sky are left out: the sky has no range,
 and a monocular depth estimate there is a guess (where a trail ends in open sky it guessed 3-5 m and
 stopped the robot for nothing).
 
-The camera pitches with the trunk, so the check knows no gravity, only the ground underfoot: the
-ground ahead may rise, relative to it, by up to twice the steepest climbable slope (a descent of
-that slope into a climb of it), and that is the steepness limit ``steep_rise`` applies.
+The camera pitches with the trunk. Given the world's up direction in the camera frame (from the
+IMU's attitude and the camera's mount, ``camera_up_vector``), the check knows the slope of the
+ground underfoot along the walking direction, and ground ahead is too steep where it would rise
+steeper than ``max_climb_slope_deg`` in the gravity frame (``climbable_rise``): a 15 deg limit is
+a 25 deg rise relative to a 10 deg descent, and a 5 deg rise relative to a 10 deg climb. Without
+it (no IMU reading) the check knows only the ground underfoot, and the ground ahead may rise
+relative to it by up to twice the steepest climbable slope (a descent of that slope into a climb
+of it).
 
 ``corridor_reading`` says what it found and why: ``clear`` (inf), ``obstacle`` (the distance) or
 ``no_ground_in_view`` (NaN: too little walkable ground to model, e.g. when a boulder fills the view).
@@ -85,6 +91,7 @@ class CorridorConfig:
     ground_half_width_m: float = 0.75
     rise_window_m: float = 1.0
     rise_tolerance_m: float = 0.10
+    vegetation_height_m: dict[str, float] = dataclasses.field(default_factory=lambda: {"deep_grass": 0.20})
 
     def __post_init__(self) -> None:
         positive = ("half_width_m", "min_height_m", "max_range_m", "bin_m", "near_ground_m", "ground_half_width_m",
@@ -92,6 +99,9 @@ class CorridorConfig:
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name}: must be positive, got {getattr(self, name)}")
+        for name, height in self.vegetation_height_m.items():
+            if not 0 <= height < self.max_height_m:
+                raise ValueError(f"vegetation_height_m.{name}: must be in [0, max_height_m), got {height}")
         if not self.min_height_m < self.max_height_m:
             raise ValueError(f"max_height_m: must exceed min_height_m ({self.min_height_m}), got {self.max_height_m}")
         if not 0 <= self.min_range_m < self.max_range_m:
@@ -107,8 +117,26 @@ class CorridorConfig:
     @property
     def max_relative_rise(self) -> float:
         """Steepest rise (tangent) of the ground ahead relative to the ground underfoot that is still
-        climbable: a descent of ``max_climb_slope_deg`` into a climb of it."""
+        climbable when gravity is unknown: a descent of ``max_climb_slope_deg`` into a climb of it."""
         return math.tan(math.radians(2.0 * self.max_climb_slope_deg))
+
+
+def climbable_rise(max_climb_slope_deg: float, underfoot_slope_rad: float) -> float:
+    """Steepest rise (tangent) of the ground ahead relative to ground underfoot that climbs at
+    ``underfoot_slope_rad`` (along the walking direction, up positive) that stays within
+    ``max_climb_slope_deg`` in the gravity frame; 0 when the ground underfoot is already that steep."""
+    return math.tan(max(math.radians(max_climb_slope_deg) - underfoot_slope_rad, 0.0))
+
+
+def camera_up_vector(trunk_orientation_xyzw, mount_pitch_rad: float) -> np.ndarray:
+    """The world's up direction in the camera optical frame (x right, y down, z forward) of a camera
+    pitched down by ``mount_pitch_rad`` on a trunk (x forward, y left, z up) with the given attitude."""
+    x, y, z, w = (float(v) for v in trunk_orientation_xyzw)
+    # third row of the trunk's rotation matrix: the world's z axis in trunk coordinates
+    up_body = np.array([2.0 * (x * z - w * y), 2.0 * (y * z + w * x), 1.0 - 2.0 * (x * x + y * y)])
+    c, s = math.cos(mount_pitch_rad), math.sin(mount_pitch_rad)
+    fwd, up = c * up_body[0] - s * up_body[2], s * up_body[0] + c * up_body[2]  # into the pitched mount's axes
+    return np.array([-up_body[1], -up, fwd]) / np.linalg.norm(up_body)
 
 
 def load_corridor_config(path: str | Path | None = None) -> CorridorConfig:
@@ -143,20 +171,28 @@ def near_ground_frame(walkable_points: np.ndarray, near_m: float, min_points: in
     return GroundFrame(normal, forward, np.cross(normal, forward), offset)
 
 
+def bin_medians(along: np.ndarray, values: list[np.ndarray], bin_m: float, max_range_m: float,
+                min_bin_points: int) -> list[np.ndarray]:
+    """Per bin of ``bin_m`` along the corridor from 0 to ``max_range_m``, the median of each array in
+    ``values`` over the points in the bin (NaN where fewer than ``min_bin_points`` fall)."""
+    edges = bin_m * np.arange(math.ceil(max_range_m / bin_m - 1e-9) + 1)
+    index = np.digitize(along, edges) - 1
+    out = [np.full(len(edges) - 1, np.nan) for _ in values]
+    for i in np.unique(index[(index >= 0) & (index < len(edges) - 1)]):
+        in_bin = index == i
+        if in_bin.sum() >= min_bin_points:
+            for median, value in zip(out, values):
+                median[i] = np.median(value[in_bin])
+    return out
+
+
 def elevation_profile(along: np.ndarray, height: np.ndarray, bin_m: float, max_range_m: float,
                       min_bin_points: int) -> tuple[np.ndarray, np.ndarray]:
     """The ground as knots (along, height): in each bin of ``bin_m`` from 0 to ``max_range_m``, the
     median distance and the median height of its ground points (NaN for both where fewer than
     ``min_bin_points`` fall). The medians, not the bin centre: far away a bin holds only a row or two
     of pixels, wherever in the bin they happen to fall."""
-    edges = bin_m * np.arange(math.ceil(max_range_m / bin_m - 1e-9) + 1)
-    index = np.digitize(along, edges) - 1
-    knots_along = np.full(len(edges) - 1, np.nan)
-    knots_height = np.full(len(edges) - 1, np.nan)
-    for i in np.unique(index[(index >= 0) & (index < len(knots_along))]):
-        in_bin = index == i
-        if in_bin.sum() >= min_bin_points:
-            knots_along[i], knots_height[i] = np.median(along[in_bin]), np.median(height[in_bin])
+    knots_along, knots_height = bin_medians(along, [along, height], bin_m, max_range_m, min_bin_points)
     return knots_along, knots_height
 
 
@@ -167,10 +203,12 @@ def profile_height_at(knots_along: np.ndarray, knots_height: np.ndarray, along: 
 
 
 def steep_rise(knots_along: np.ndarray, knots_height: np.ndarray, max_rise: float, window_m: float,
-               tolerance_m: float, from_m: float = 0.0) -> tuple[int, int] | None:
+               tolerance_m: float | np.ndarray, from_m: float = 0.0) -> tuple[int, int] | None:
     """Indices (i, j) of the first knot j (at or beyond ``from_m``) that stands above an earlier knot
     i within ``window_m`` by more than ``max_rise`` (a slope's tangent) times their distance plus
-    ``tolerance_m`` (the nearest such i), or None: the steep ground starts between them."""
+    ``tolerance_m`` (one for all knots, or knot j's) (the nearest such i), or None: the steep ground
+    starts between them."""
+    tolerance = np.broadcast_to(np.asarray(tolerance_m, dtype=float), knots_height.shape)
     known = np.flatnonzero(np.isfinite(knots_height))
     for jj, j in enumerate(known):
         if knots_along[j] < from_m:
@@ -179,7 +217,7 @@ def steep_rise(knots_along: np.ndarray, knots_height: np.ndarray, max_rise: floa
             run = knots_along[j] - knots_along[i]
             if run > window_m:
                 break
-            if knots_height[j] - knots_height[i] > max_rise * run + tolerance_m:
+            if knots_height[j] - knots_height[i] > max_rise * run + tolerance[j]:
                 return int(i), int(j)
     return None
 
@@ -196,11 +234,12 @@ def steep_start(knots_along: np.ndarray, knots_height: np.ndarray, i: int, j: in
 
 
 def points_above_profile(along: np.ndarray, across: np.ndarray, height: np.ndarray, ground_height: np.ndarray,
-                         config: CorridorConfig) -> np.ndarray:
-    """Mask of the points inside the corridor standing ``min_height_m``..``max_height_m`` above the
-    ground model."""
+                         config: CorridorConfig, allowance: np.ndarray | float = 0.0) -> np.ndarray:
+    """Mask of the points inside the corridor standing above the ground model by more than
+    ``min_height_m`` plus their ``allowance`` (a vegetation's height), and less than ``max_height_m``."""
     above = height - ground_height
-    return ((above > config.min_height_m) & (above < config.max_height_m) & (np.abs(across) < config.half_width_m)
+    return ((above > config.min_height_m + allowance) & (above < config.max_height_m)
+            & (np.abs(across) < config.half_width_m)
             & (along > config.min_range_m) & (along < config.max_range_m))
 
 
@@ -213,20 +252,31 @@ class ObstacleReport:
     ground_seen_m: float = 0.0  # far end of the ground model (its farthest knot)
 
 
-def corridor_obstacle(points: np.ndarray, walkable: np.ndarray, config: CorridorConfig = CorridorConfig()
-                      ) -> ObstacleReport:
-    """Nearest obstacle in the corridor straight ahead of the camera. Raises ValueError when the
-    walkable points are too few to model the ground."""
+def corridor_obstacle(points: np.ndarray, walkable: np.ndarray, config: CorridorConfig = CorridorConfig(),
+                      up: np.ndarray | None = None, allowance: np.ndarray | None = None) -> ObstacleReport:
+    """Nearest obstacle in the corridor straight ahead of the camera; ``up`` is the world's up
+    direction in the camera frame (None: unknown); ``allowance`` how far each point may stand
+    above its ground because it is vegetation (None: 0). Raises ValueError when the walkable points
+    are too few to model the ground."""
+    allowance = np.zeros(len(points)) if allowance is None else allowance
     frame = near_ground_frame(points[walkable], config.near_ground_m, config.min_near_points)
+    if up is None:
+        max_rise = config.max_relative_rise
+    else:
+        underfoot = math.asin(float(np.clip(frame.forward @ up, -1.0, 1.0)))
+        max_rise = climbable_rise(config.max_climb_slope_deg, underfoot)
     along, across, height = frame.coordinates(points)
     band = walkable & (np.abs(across) < config.ground_half_width_m)
-    knots_along, knots_height = elevation_profile(along[band], height[band], config.bin_m, config.max_range_m,
-                                                  config.min_bin_points)
+    knots_along, knots_height, knots_allowance = bin_medians(
+        along[band], [along[band], height[band], allowance[band]], config.bin_m, config.max_range_m,
+        config.min_bin_points)
     if not np.isfinite(knots_height).any():
         raise ValueError("ground: no walkable ground along the corridor")
-    hit = points_above_profile(along, across, height, profile_height_at(knots_along, knots_height, along), config)
-    steep = steep_rise(knots_along, knots_height, config.max_relative_rise, config.rise_window_m,
-                       config.rise_tolerance_m, from_m=config.min_range_m)
+    hit = points_above_profile(along, across, height, profile_height_at(knots_along, knots_height, along), config,
+                               allowance)
+    # a bin of tall vegetation may stand its height above the ground before it
+    steep = steep_rise(knots_along, knots_height, max_rise, config.rise_window_m,
+                       config.rise_tolerance_m + np.nan_to_num(knots_allowance), from_m=config.min_range_m)
     steep_at = None if steep is None else max(steep_start(knots_along, knots_height, *steep), config.min_range_m)
     seen = float(np.nanmax(knots_along))
     n_hit = int(hit.sum())
@@ -258,17 +308,30 @@ def obstacle_class_ids(class_names: tuple[str, ...]) -> tuple[list[int], tuple[i
     return walkable, tuple(class_names.index(c) for c in RANGELESS_CLASSES if c in class_names)
 
 
+def vegetation_heights(class_names: tuple[str, ...], config: CorridorConfig) -> dict[int, float]:
+    """Label id -> ``config.vegetation_height_m`` of the model's classes that have one."""
+    unknown = sorted(set(config.vegetation_height_m) - set(class_names))
+    if unknown:
+        raise ValueError(f"vegetation_height_m: {', '.join(unknown)} not among the model's classes")
+    return {class_names.index(name): height for name, height in config.vegetation_height_m.items()}
+
+
 def corridor_reading(depth_m: np.ndarray, labels: np.ndarray, intrinsics: np.ndarray, walkable_ids: list[int],
-                     config: CorridorConfig = CorridorConfig(), stride: int = 2, rangeless_ids: tuple[int, ...] = ()
-                     ) -> CorridorReading:
+                     config: CorridorConfig = CorridorConfig(), stride: int = 2, rangeless_ids: tuple[int, ...] = (),
+                     up: np.ndarray | None = None, vegetation: dict[int, float] | None = None) -> CorridorReading:
     """The corridor check of a depth image and its labels. Pixels labelled with one of
-    ``rangeless_ids`` (sky) are not surfaces and are ignored."""
+    ``rangeless_ids`` (sky) are not surfaces and are ignored; ``up`` is the world's up direction in
+    the camera frame (``camera_up_vector``; None when there is no attitude reading); ``vegetation``
+    maps label ids to the height their points may stand above the ground (``vegetation_heights``)."""
     points, pixels = depth_to_points(depth_m, intrinsics, stride)
     pixel_labels = labels[pixels[:, 0], pixels[:, 1]]
     walkable = np.isin(pixel_labels, walkable_ids)
     surface = ~np.isin(pixel_labels, rangeless_ids)
+    allowance = np.zeros(len(points))
+    for label, height in (vegetation or {}).items():
+        allowance[pixel_labels == label] = height
     try:
-        report = corridor_obstacle(points[surface], walkable[surface], config)
+        report = corridor_obstacle(points[surface], walkable[surface], config, up, allowance[surface])
     except ValueError:
         return CorridorReading.unknown(NO_GROUND_IN_VIEW)
     if report.distance_m is None:

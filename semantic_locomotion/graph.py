@@ -35,6 +35,7 @@ class NodeSpec:
 def trail_graph(trail: str = "demo", seed: int = 0, report_json: str = "", gui: bool = False,
                 decision_rate_hz: float | None = None) -> list[NodeSpec]:
     from locomotion.speed_policy import load_speed_policy_config
+    from sim.camera import load_camera_config
 
     rate = decision_rate_hz or load_speed_policy_config().decision_rate_hz
     return [
@@ -42,7 +43,8 @@ def trail_graph(trail: str = "demo", seed: int = 0, report_json: str = "", gui: 
                  {"trail": trail, "seed": seed, "gui": gui, "real_time_factor": 1.0, "camera_rate_hz": rate,
                   "operator_steering": True, "report_json": report_json}),
         NodeSpec("terrain_segmentation", "segmentation_node", "robot_perception.segmentation_node", {"threads": 1}),
-        NodeSpec("terrain_depth", "depth_node", "robot_perception.depth_node", {"threads": 1}),
+        NodeSpec("terrain_depth", "depth_node", "robot_perception.depth_node",
+                 {"threads": 1, "camera_mount_pitch_deg": load_camera_config().mount_pitch_deg}),
         NodeSpec("speed_policy", "speed_policy_node", "locomotion.speed_policy_node", {}),
         NodeSpec("gait_selector", "gait_selector_node", "locomotion.gait_selector_node", {}),
     ]

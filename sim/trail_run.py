@@ -80,7 +80,7 @@ class CameraSpeedSource:
     def __init__(self, world: SimWorld, ground: TrailGround, request: TrailRunRequest):
         from locomotion.speed_policy import SpeedPolicy, load_speed_policy, load_speed_policy_config
         from robot_perception.inference import TerrainPerception
-        from robot_perception.pointcloud import load_corridor_config, obstacle_class_ids
+        from robot_perception.pointcloud import load_corridor_config, obstacle_class_ids, vegetation_heights
         from sim.camera import Camera, load_camera_config
         from sim.terrain import load_terrain_catalogue
 
@@ -98,20 +98,23 @@ class CameraSpeedSource:
         self.ground = ground
         self.corridor = load_corridor_config()
         self.walkable_ids, self.rangeless_ids = obstacle_class_ids(self.perception.class_names)
+        self.vegetation = vegetation_heights(self.perception.class_names, self.corridor)
         self.frames = 0
         self.perception_s = 0.0
         self.obstacle_frames = 0
 
     def decide(self, world: SimWorld, t: float) -> float:
-        from robot_perception.pointcloud import OBSTACLE, corridor_reading
+        from robot_perception.pointcloud import OBSTACLE, camera_up_vector, corridor_reading
 
         truth = world.ground_truth()
         frame = self.camera.render(truth.position, truth.orientation_xyzw, world.time_s, rgb_only=True)
         start = time.perf_counter()
         out = self.perception.process(frame.rgb)
         self.policy.observe_embedding(out.embedding, t)
+        # the simulated IMU reports the trunk's attitude exactly (sim.world.SimWorld.sensors)
+        up = camera_up_vector(truth.orientation_xyzw, math.radians(self.camera_config.mount_pitch_deg))
         reading = corridor_reading(out.depth_m, out.labels, frame.intrinsics, self.walkable_ids, self.corridor,
-                                   rangeless_ids=self.rangeless_ids)
+                                   rangeless_ids=self.rangeless_ids, up=up, vegetation=self.vegetation)
         self.policy.observe_obstacle(reading.distance_m, t)
         self.perception_s += time.perf_counter() - start
         self.frames += 1

@@ -14,12 +14,13 @@ import math
 import numpy as np
 import pytest
 
-from robot_perception.pointcloud import (CLEAR, NO_GROUND_IN_VIEW, OBSTACLE, CorridorConfig, corridor_reading,
-                                         elevation_profile, load_corridor_config, obstacle_distance,
-                                         profile_height_at, steep_rise, steep_start)
-from sim.camera import load_camera_config
+from robot_perception.pointcloud import (CLEAR, NO_GROUND_IN_VIEW, OBSTACLE, CorridorConfig, camera_up_vector,
+                                         climbable_rise, corridor_reading, elevation_profile, load_corridor_config,
+                                         obstacle_distance, profile_height_at, steep_rise, steep_start,
+                                         vegetation_heights)
+from sim.camera import camera_pose, load_camera_config
 
-GROUND, ROCK, SKY = 0, 1, 2
+GROUND, ROCK, SKY, TALL_GRASS = 0, 1, 2, 3
 TRUNK_HEIGHT_M = 0.30  # config/gaits.yaml slow gait base_height_m
 FAR_M = 30.0
 
@@ -49,7 +50,9 @@ def boulder(knots: np.ndarray, at_m: float, size_m: float = 0.6, height_m: float
 
 
 def render(knots: np.ndarray, boxes=(), trunk_follows_slope: bool = True):
-    """Depth (m), labels and intrinsics of the onboard camera over this scene."""
+    """Depth (m), labels and intrinsics of the onboard camera over this scene, and the camera's
+    position; ``boxes`` are (lo, hi) corners of rocks, or (lo, hi, label). ``up_vector(...)`` of the
+    same arguments is the world's up direction in the camera frame."""
     cam = load_camera_config()
     k = cam.intrinsics
     slope = math.atan((ground_z(knots, 0.05) - ground_z(knots, -0.05)) / 0.1)
@@ -75,7 +78,7 @@ def render(knots: np.ndarray, boxes=(), trunk_follows_slope: bool = True):
         ok = (t > 0) & (x >= xa) & (x <= xb)
         best = np.where(ok & (t < best), t, best)
     labels = np.full(rows.shape, GROUND, dtype=np.uint8)
-    for lo, hi in boxes:
+    for lo, hi, *label in boxes:
         with np.errstate(divide="ignore", invalid="ignore"):
             t0 = (lo - origin) / d
             t1 = (hi - origin) / d
@@ -83,15 +86,24 @@ def render(knots: np.ndarray, boxes=(), trunk_follows_slope: bool = True):
         far = np.nanmin(np.maximum(t0, t1), axis=-1)
         hit = (far >= near) & (near > 0) & (near < best)
         best = np.where(hit, near, best)
-        labels[hit] = ROCK
+        labels[hit] = label[0] if label else ROCK
     sky = best > FAR_M
     labels[sky] = SKY
     depth = np.where(sky, FAR_M, best).astype(np.float32)
     return depth, labels, k, origin
 
 
-def reading(depth, labels, k, config: CorridorConfig | None = None):
-    return corridor_reading(depth, labels, k, [GROUND], config or load_corridor_config(), rangeless_ids=(SKY,))
+def up_vector(knots: np.ndarray, trunk_follows_slope: bool = True) -> np.ndarray:
+    """The world's up direction in the optical frame of ``render``'s camera (its optical axes'
+    world z components), what ``camera_up_vector`` makes of the IMU's attitude."""
+    slope = math.atan((ground_z(knots, 0.05) - ground_z(knots, -0.05)) / 0.1)
+    down = math.radians(load_camera_config().mount_pitch_deg) - (slope if trunk_follows_slope else 0.0)
+    return np.array([0.0, -math.cos(down), -math.sin(down)])
+
+
+def reading(depth, labels, k, config: CorridorConfig | None = None, up=None, vegetation=None):
+    return corridor_reading(depth, labels, k, [GROUND, TALL_GRASS], config or load_corridor_config(),
+                            rangeless_ids=(SKY,), up=up, vegetation=vegetation)
 
 
 FLAT = polyline((-40, 0.0))
@@ -120,11 +132,71 @@ def test_the_synthetic_camera_sees_flat_ground_at_its_height():
 
 @pytest.mark.parametrize("follows", [True, False], ids=["trunk follows slope", "trunk level"])
 @pytest.mark.parametrize("name", list(HILLS))
-def test_slopes_crests_and_dips_are_clear(name, follows):
+@pytest.mark.parametrize("gravity", [False, True], ids=["no attitude", "with attitude"])
+def test_slopes_crests_and_dips_are_clear(name, follows, gravity):
     depth, labels, k, _ = render(HILLS[name], trunk_follows_slope=follows)
-    got = reading(depth, labels, k)
+    got = reading(depth, labels, k, up=up_vector(HILLS[name], follows) if gravity else None)
     assert got.status == CLEAR and got.distance_m == math.inf, got
     assert got.ground_seen_m >= 1.5  # it saw ground, not nothing
+
+
+def test_the_up_vector_is_the_camera_poses():
+    """``camera_up_vector`` of random trunk attitudes against the camera pose sim/camera.py renders
+    from (its rotation's transpose applied to the world's z axis)."""
+    from scipy.spatial.transform import Rotation
+
+    cam = load_camera_config()
+    for quaternion in Rotation.random(20, random_state=3).as_quat():
+        pose = camera_pose(np.zeros(3), Rotation.from_quat(quaternion).as_matrix(), cam)
+        np.testing.assert_allclose(camera_up_vector(quaternion, math.radians(cam.mount_pitch_deg)),
+                                   pose[:3, :3].T @ [0.0, 0.0, 1.0], atol=1e-12)
+    # and the synthetic scenes' own camera agrees with it
+    level = Rotation.from_euler("y", -math.radians(10)).as_quat()  # nose up 10 deg (REP-103: +pitch is nose down)
+    np.testing.assert_allclose(camera_up_vector(level, math.radians(cam.mount_pitch_deg)),
+                               up_vector(polyline((-40, 10.0))), atol=1e-12)
+
+
+def test_climbable_rise_is_the_slope_limit_in_the_gravity_frame():
+    assert climbable_rise(15.0, 0.0) == pytest.approx(math.tan(math.radians(15)))
+    assert climbable_rise(15.0, math.radians(-10)) == pytest.approx(math.tan(math.radians(25)))
+    assert climbable_rise(15.0, math.radians(10)) == pytest.approx(math.tan(math.radians(5)))
+    assert climbable_rise(15.0, math.radians(20)) == 0.0
+
+
+@pytest.mark.parametrize("follows", [True, False], ids=["trunk follows slope", "trunk level"])
+def test_with_the_attitude_a_ramp_steeper_than_climbable_is_an_obstacle(follows):
+    """Knowing gravity, a 25 deg ramp ahead of flat ground is too steep (the limit is 15 deg), while
+    without it the check can only allow the 30 deg a 15 deg descent into a 15 deg climb would show.
+    The same 25 deg rise at the foot of a 10 deg descent is a 15 deg climb, and clear."""
+    steep = polyline((-40, 0.0), (3.0, 25.0))
+    depth, labels, k, origin = render(steep, trunk_follows_slope=follows)
+    with_attitude = reading(depth, labels, k, up=up_vector(steep, follows))
+    assert with_attitude.status == OBSTACLE, with_attitude
+    assert with_attitude.distance_m == pytest.approx(3.0 - origin[0], abs=0.4)
+    assert reading(depth, labels, k).status == CLEAR
+    climbable = polyline((-40, -10.0), (3.0, 15.0))
+    depth, labels, k, _ = render(climbable, trunk_follows_slope=follows)
+    assert reading(depth, labels, k, up=up_vector(climbable, follows)).status == CLEAR
+
+
+@pytest.mark.parametrize("ground", [FLAT, polyline((-40, -8.0), (2.5, 0.0))], ids=["flat", "foot of a descent"])
+def test_tall_grass_may_stand_its_height_above_the_ground(ground):
+    """A 0.25 m patch of walkable tall grass 3 m ahead: an obstacle as bare ground (a step), clear
+    with its 0.2 m vegetation height allowed; a rock of the same shape is an obstacle either way."""
+    lo, hi = boulder(ground, 3.0, size_m=1.5, height_m=0.25)
+    vegetation = {TALL_GRASS: 0.2}
+    depth, labels, k, _ = render(ground, [(lo, hi, TALL_GRASS)])
+    assert reading(depth, labels, k).status == OBSTACLE
+    assert reading(depth, labels, k, vegetation=vegetation).status == CLEAR
+    depth, labels, k, _ = render(ground, [(lo, hi)])
+    assert reading(depth, labels, k, vegetation=vegetation).status == OBSTACLE
+
+
+def test_vegetation_heights_map_class_names_to_label_ids():
+    config = CorridorConfig(vegetation_height_m={"deep_grass": 0.2})
+    assert vegetation_heights(("asphalt", "grass", "deep_grass"), config) == {2: 0.2}
+    with pytest.raises(ValueError, match="vegetation_height_m: deep_grass"):
+        vegetation_heights(("asphalt", "grass"), config)
 
 
 def test_over_a_crest_the_far_ground_is_hidden_and_still_clear():
@@ -205,6 +277,8 @@ def test_profile_helpers():
     assert steep_rise(knots_along, knots_height, grade, 1.1, 0.05, from_m=1.3) is None
     assert steep_rise(knots_along, knots_height, math.tan(math.radians(25)), 1.1, 0.0) == (0, 2)
     assert steep_rise(knots_along, knots_height, math.tan(math.radians(25)), 1.1, 0.05) is None
+    per_knot = np.array([0.0, 0.0, 0.3, 0.0])  # knot 2 may stand 0.3 m higher (tall grass)
+    assert steep_rise(knots_along, knots_height, grade, 1.1, per_knot) is None
     ramp_along, ramp_height = np.array([1.0, 1.5, 2.0, 2.5]), np.array([0.0, 0.0, 0.2, 0.6])  # rising from 1.75 m
     assert steep_start(ramp_along, ramp_height, 2, 3) == pytest.approx(1.75)
     assert steep_start(ramp_along, ramp_height, 1, 3) == pytest.approx(1.5)  # never before the knot before

@@ -117,3 +117,33 @@ def test_depth_node_without_camera_info_publishes_nan_and_says_why(ros_context, 
     assert set(without["status"]) == {"no_camera_info"}
     assert ok_info, got | {"log": log}  # the asphalt frame: flat ground, nothing on it: inf, "clear"
     assert code == 0, log
+
+
+def test_depth_node_takes_gravity_from_a_fresh_imu_attitude_only(ros_context):
+    """The depth node's slope limit in the gravity frame needs the trunk's attitude: none before an
+    imu/data message, the camera's up direction from a fresh one, none again once it is older
+    than imu_timeout_s, and a NaN attitude is ignored."""
+    import math
+
+    import rclpy
+    from geometry_msgs.msg import Quaternion
+    from sensor_msgs.msg import Imu
+
+    from robot_perception.depth_node import DepthNode
+    from robot_perception.pointcloud import camera_up_vector
+
+    rclpy.init()  # the node runs in the default context, in this test's domain (set by ros_context)
+    node = DepthNode()
+    try:
+        assert node.camera_up() is None
+        tilted = (0.0, math.sin(-0.05), 0.0, math.cos(-0.05))  # nose up by 0.1 rad
+        node.on_imu(Imu(orientation=Quaternion(x=tilted[0], y=tilted[1], z=tilted[2], w=tilted[3])))
+        np.testing.assert_allclose(node.camera_up(), camera_up_vector(tilted, math.radians(20.0)))
+        received, attitude = node.attitude
+        node.attitude = (received - node.imu_timeout_s - 0.1, attitude)
+        assert node.camera_up() is None
+        node.on_imu(Imu(orientation=Quaternion(x=math.nan, y=0.0, z=0.0, w=1.0)))
+        assert node.camera_up() is None
+    finally:
+        node.destroy_node()
+        rclpy.shutdown()
