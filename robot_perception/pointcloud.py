@@ -5,10 +5,11 @@ the walkable ground near the robot (``near_ground_frame``: the frame the robot s
 models the ground ahead as an elevation profile, the robust height of the walkable points in bins of
 distance along the walking direction (``elevation_profile``), which bends with the trail. An
 obstacle is either enough points standing more than ``min_height_m`` above that profile inside the
-corridor ahead (``points_above_profile``), or walkable ground rising more steeply than the robot could climb
-(``steep_rise``). Tall vegetation the robot wades through (deep grass) stands above its ground:
-its points may stand ``vegetation_height_m`` higher before they count, on both rules. Pixels the segmentation calls sky are left out: the sky has no range,
-and a monocular depth estimate there is a guess (where a trail ends in open sky it guessed 3-5 m and
+corridor ahead (``points_above_profile``), or walkable ground rising more steeply than the robot
+could climb (``steep_rise``). Tall vegetation the robot wades through (deep grass) stands above its
+ground: its points may stand ``vegetation_height_m`` higher before they count, on both rules.
+Pixels the segmentation calls sky are left out: the sky has no range, and a monocular depth
+estimate there is a guess (where a trail ends in open sky it guessed 3-5 m and
 stopped the robot for nothing).
 
 The camera pitches with the trunk. Given the world's up direction in the camera frame (from the
