@@ -175,15 +175,28 @@ def near_ground_frame(walkable_points: np.ndarray, near_m: float, min_points: in
 def bin_medians(along: np.ndarray, values: list[np.ndarray], bin_m: float, max_range_m: float,
                 min_bin_points: int) -> list[np.ndarray]:
     """Per bin of ``bin_m`` along the corridor from 0 to ``max_range_m``, the median of each array in
-    ``values`` over the points in the bin (NaN where fewer than ``min_bin_points`` fall)."""
+    ``values`` over the points in the bin (NaN where fewer than ``min_bin_points`` fall).
+
+    All bins at once: each array is sorted by (bin, value), and a bin's median is the mean of its
+    middle one or two entries, as ``np.median`` takes it (NaN if the bin holds a NaN)."""
     edges = bin_m * np.arange(math.ceil(max_range_m / bin_m - 1e-9) + 1)
+    n_bins = len(edges) - 1
     index = np.digitize(along, edges) - 1
-    out = [np.full(len(edges) - 1, np.nan) for _ in values]
-    for i in np.unique(index[(index >= 0) & (index < len(edges) - 1)]):
-        in_bin = index == i
-        if in_bin.sum() >= min_bin_points:
-            for median, value in zip(out, values):
-                median[i] = np.median(value[in_bin])
+    inside = (index >= 0) & (index < n_bins)
+    index = index[inside]
+    counts = np.bincount(index, minlength=n_bins)
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    full = np.flatnonzero(counts >= max(min_bin_points, 1))
+    low, high = (starts + (counts - 1) // 2)[full], (starts + counts // 2)[full]
+    out = []
+    for value in values:
+        ordered = value[inside][np.lexsort((value[inside], index))]
+        median = np.full(n_bins, np.nan)
+        middle = (ordered[low] + ordered[high]) / 2
+        middle[np.isnan(ordered[ends[full] - 1])] = np.nan  # a bin's NaNs sort last
+        median[full] = middle
+        out.append(median)
     return out
 
 
