@@ -107,19 +107,29 @@ def light_view_matrix(light_direction, distance: float = 2.0) -> np.ndarray:
     return view
 
 
-def boxes_outside(clip_from_world: np.ndarray, lo: np.ndarray, hi: np.ndarray, far: bool) -> np.ndarray:
-    """(N,) True where an axis-aligned box [lo, hi] (N, 3) is wholly outside the view volume:
-    every corner beyond the same side plane (x or y past +-w), behind the eye (w <= 0), or, with
-    ``far``, beyond the far plane (z > w). The renderer draws no pixel of such a box: clip
-    coordinates are affine in the position, so the whole box is where its corners are."""
+def box_corners(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """(N, 8, 4) the corners of axis-aligned boxes [lo, hi] (N, 3), in homogeneous coordinates."""
     corners = np.stack([np.where(np.array(mask)[None, :], hi, lo) for mask in np.ndindex(2, 2, 2)], axis=1)
-    clip = np.concatenate([corners, np.ones((*corners.shape[:2], 1))], axis=2) @ clip_from_world.T
-    x, y, z, w = np.moveaxis(clip, 2, 0)
+    return np.concatenate([corners, np.ones((*corners.shape[:2], 1))], axis=2)
+
+
+def corners_outside(clip_from_world: np.ndarray, corners: np.ndarray, far: bool) -> np.ndarray:
+    """``boxes_outside`` of boxes given by their ``box_corners`` (a scene's boxes do not move, so
+    their corners are computed once)."""
+    x, y, z, w = np.moveaxis(corners @ clip_from_world.T, 2, 0)
     out = (np.all(w <= 0, axis=1) | np.all(x > w, axis=1) | np.all(x < -w, axis=1)
            | np.all(y > w, axis=1) | np.all(y < -w, axis=1))
     if far:
         out |= np.all(z > w, axis=1)
     return out
+
+
+def boxes_outside(clip_from_world: np.ndarray, lo: np.ndarray, hi: np.ndarray, far: bool) -> np.ndarray:
+    """(N,) True where an axis-aligned box [lo, hi] (N, 3) is wholly outside the view volume:
+    every corner beyond the same side plane (x or y past +-w), behind the eye (w <= 0), or, with
+    ``far``, beyond the far plane (z > w). The renderer draws no pixel of such a box: clip
+    coordinates are affine in the position, so the whole box is where its corners are."""
+    return corners_outside(clip_from_world, box_corners(lo, hi), far)
 
 
 ROBOT_RADIUS_M = 1.0  # every visual of the A1 lies within this of its base's centre of mass
@@ -167,6 +177,7 @@ class RenderScene:
         self._shapes: dict[str, int] = {}
         self._lo = np.array([p.aabb_min for p in self.parts], dtype=float).reshape(-1, 3)
         self._hi = np.array([p.aabb_max for p in self.parts], dtype=float).reshape(-1, 3)
+        self._corners = box_corners(self._lo, self._hi)  # (N, 8, 4), for the per-frame culling
         self._visible = np.array([p.rgba[3] > 0 for p in self.parts], dtype=bool)
         self._light = clip_from_view(light_view_matrix(light_direction).T.ravel(), projection)
         self.shadow_parts = ~boxes_outside(self._light, self._lo, self._hi, far=False)
@@ -246,7 +257,7 @@ class RenderScene:
         """Make the renderer hold every part the frame from ``view`` can show, and the robot as it is now."""
         world_to_eye = np.reshape(view, (4, 4)).T
         proj = np.reshape(projection, (4, 4)).T
-        needed = self.shadow_parts | (self._visible & ~boxes_outside(proj @ world_to_eye, self._lo, self._hi, far=True))
+        needed = self.shadow_parts | (self._visible & ~corners_outside(proj @ world_to_eye, self._corners, far=True))
         robot = self._robot_needed()
         if self.rebuilds == 0 or np.any(needed & ~self.active):
             # look ahead: also what the camera will see from up to lookahead_m further along its view
@@ -255,7 +266,7 @@ class RenderScene:
             for fraction in (0.25, 0.5, 0.75, 1.0):
                 moved = np.eye(4)
                 moved[:3, 3] = -forward * self.lookahead_m * fraction
-                wanted |= self._visible & ~boxes_outside(proj @ world_to_eye @ moved, self._lo, self._hi, far=True)
+                wanted |= self._visible & ~corners_outside(proj @ world_to_eye @ moved, self._corners, far=True)
             self._rebuild(wanted, robot)
         elif robot and self.robot_copy is None:
             self._add_robot()
@@ -290,6 +301,8 @@ class Camera:
         self._projection = pybullet.computeProjectionMatrixFOV(config.vertical_fov_deg, aspect, config.near_m,
                                                                config.far_m)
         self._rows = np.linspace(0.85, 1.05, config.height_px)[:, None, None]
+        # the sky's (H, W, 3) colour, brighter towards the horizon: what background pixels show
+        self._sky = self.sky_rgb * self._rows * np.ones((1, config.width_px, 1))
 
     @classmethod
     def for_trail(cls, client: int, config: CameraConfig, ground, sky_label: int, lighting_seed: int = 0,
@@ -330,7 +343,7 @@ class Camera:
         seg = np.reshape(seg, (cfg.height_px, cfg.width_px))
         background = seg < 0
         rgb = np.clip(rgba[..., :3] * self.light_gain, 0, 255)
-        rgb[background] = (self.sky_rgb * self._rows * np.ones((1, cfg.width_px, 1)))[background]
+        rgb[background] = self._sky[background]
         if rgb_only:
             return CameraFrame(time_s, rgb.astype(np.uint8), None, None, cfg.intrinsics, pose)
         depth_m = depth_from_buffer(np.reshape(depth, (cfg.height_px, cfg.width_px)), cfg.near_m, cfg.far_m)
