@@ -110,15 +110,17 @@ def slope_attitude(plane: GroundPlane, yaw: float) -> tuple[float, float]:
     return roll, pitch
 
 
-def slope_attitudes(plane: GroundPlane, yaws: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def slope_attitudes(plane: GroundPlane, yaws: np.ndarray, cos_sin: tuple[np.ndarray, np.ndarray] | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
     """``slope_attitude`` for many headings at once (the MPC's reference, one per horizon step), in
     closed form: with f = (c, s, along) / |.| the forward axis and n the normal, the left axis
-    n x f has z = (gy c - gx s) / (|n| |f|) = cos(pitch) sin(roll)."""
-    c, s = np.cos(yaws), np.sin(yaws)
+    n x f has z = (gy c - gx s) / (|n| |f|) = cos(pitch) sin(roll). ``cos_sin``: the headings'
+    cosines and sines, when the caller has them already."""
+    c, s = (np.cos(yaws), np.sin(yaws)) if cos_sin is None else cos_sin
     along = plane.gx * c + plane.gy * s
     pitch = -np.arctan(along)
     left_z = (plane.gy * c - plane.gx * s) * plane.normal_z / np.sqrt(1.0 + along * along)
-    roll = np.arcsin(np.clip(left_z / np.cos(pitch), -1.0, 1.0))
+    roll = np.arcsin(np.minimum(np.maximum(left_z / np.cos(pitch), -1.0), 1.0))  # np.clip, without its overhead
     return roll, pitch
 
 
@@ -163,6 +165,7 @@ class GroundPlaneEstimator:
     def reset(self) -> None:
         self.points = np.zeros((self.n_legs, 3))
         self.known = np.zeros(self.n_legs, dtype=bool)
+        self.any_known = False  # known.any(), kept as a flag: it is asked every tick
         self._fit = (0.0, 0.0, 0.0)
         self._tilt = (0.0, 0.0)
         self._centroid = (0.0, 0.0, 0.0)
@@ -173,6 +176,7 @@ class GroundPlaneEstimator:
         """Foot ``leg`` is on the ground at ``point`` (odometry frame, the foot's lowest point)."""
         self.points[leg] = point
         self.known[leg] = True
+        self.any_known = True
         self._changed = True
 
     def update(self, dt: float, yaw: float = 0.0) -> GroundPlane:
@@ -183,7 +187,7 @@ class GroundPlaneEstimator:
             self._fit = fit_plane(points)
             self._centroid = tuple(float(v) for v in points.mean(axis=0))
             self._changed = False
-        if not self.known.any():
+        if not self.any_known:
             return self.plane
         _, fx, fy = self._fit
         limit = math.tan(math.radians(self.config.max_slope_deg))

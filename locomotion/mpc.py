@@ -131,9 +131,14 @@ def discretize(a_c: np.ndarray, b_c: np.ndarray, dt: float) -> tuple[np.ndarray,
 def friction_pyramid(mu: float, ground_frame: np.ndarray | None = None) -> np.ndarray:
     """(5, 3) rows acting on one foot force f (world frame): its normal component n.f, then
     (t1 - mu n).f, (-t1 - mu n).f, (t2 - mu n).f, (-t2 - mu n).f, with t1, t2, n the columns of
-    ``ground_frame`` (default: level ground, where the rows are fz, fx - mu fz, -fx - mu fz, ...)."""
-    t1, t2, n = np.eye(3) if ground_frame is None else np.asarray(ground_frame, dtype=float).T
-    return np.array([n, t1 - mu * n, -t1 - mu * n, t2 - mu * n, -t2 - mu * n])
+    ``ground_frame`` (default: level ground, where the rows are fz, fx - mu fz, -fx - mu fz, ...).
+    Plain floats: it is built on every MPC solve."""
+    frame = np.eye(3) if ground_frame is None else np.asarray(ground_frame, dtype=float)
+    (t1x, t2x, nx), (t1y, t2y, ny), (t1z, t2z, nz) = frame.tolist()
+    mnx, mny, mnz = mu * nx, mu * ny, mu * nz
+    return np.array([[nx, ny, nz],
+                     [t1x - mnx, t1y - mny, t1z - mnz], [-t1x - mnx, -t1y - mny, -t1z - mnz],
+                     [t2x - mnx, t2y - mny, t2z - mnz], [-t2x - mnx, -t2y - mny, -t2z - mnz]])
 
 
 def reference_trajectory(
@@ -170,7 +175,7 @@ def reference_trajectory(
     if ground is not None:
         ref[:, 5] = ground.height_at(ref[:, 3], ref[:, 4]) + base_height / ground.normal_z
         ref[:, 11] = ground.gx * vx + ground.gy * vy
-        ref[:, 0], ref[:, 1] = slope_attitudes(ground, yaw)
+        ref[:, 0], ref[:, 1] = slope_attitudes(ground, yaw, cos_sin=(c, s))
     return ref
 
 
