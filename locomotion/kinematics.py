@@ -165,6 +165,12 @@ def roll_pitch_of_quaternion(quat_xyzw) -> tuple[float, float]:
     return math.atan2(r21, r22), -math.asin(min(max(r20, -1.0), 1.0))
 
 
+def yaw_of_quaternion(quat_xyzw) -> float:
+    """The yaw of ``rotation_to_rpy(quaternion_to_rotation(q))``, from the rotation's first column only."""
+    x, y, z, w = np.asarray(quat_xyzw, dtype=float).tolist()
+    return math.atan2(2 * (x * y + z * w), 1 - 2 * (y * y + z * z))
+
+
 def rpy_to_quaternion(rpy: np.ndarray) -> np.ndarray:
     """(x, y, z, w) quaternion of ZYX Euler angles."""
     cr, sr = np.cos(rpy[0] / 2), np.sin(rpy[0] / 2)

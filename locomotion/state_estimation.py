@@ -168,7 +168,7 @@ class KalmanStateEstimator:
         # measure with the feet that are both scheduled and sensed in stance
         planted = np.asarray(stance, dtype=bool) & np.asarray(sensors.foot_contact, dtype=bool)
         feet = kinematics[0]
-        if not self.ground.known.any() and planted.any():
+        if not self.ground.any_known and planted.any():
             # the feet the robot first stands on define the odometry frame's z = 0
             z_now = -float((feet[planted] @ rot[2]).mean()) + self.robot.foot_radius_m
             record_touchdowns(self.ground, self._grounded, planted, np.array([self._xy[0], self._xy[1], z_now]), rot,

@@ -195,8 +195,8 @@ def run_trail(request: TrailRunRequest, progress=None, on_decision=None) -> tupl
                     end_reason = "stuck"
                     break
                 progress_mark = (t, x)
-            rpy = kin.rotation_to_rpy(kin.quaternion_to_rotation(truth.orientation_xyzw))
-            yaw_rate = lane_keeping_yaw_rate(float(truth.position[1]), float(rpy[2]), speed)
+            yaw_rate = lane_keeping_yaw_rate(float(truth.position[1]), kin.yaw_of_quaternion(truth.orientation_xyzw),
+                                             speed)
             controller.set_command(VelocityCommand(speed, 0.0, yaw_rate), sensors.time_s)
             if t >= next_sample:
                 next_sample += SAMPLE_PERIOD_S

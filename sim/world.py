@@ -150,18 +150,24 @@ class SimWorld:
             else:
                 self._external_force = None
         if self.ground.has_foot_forces and self.ground.feet_may_drag(float(self._snapshot().base_com_position[0])):
-            states = pybullet.getLinkStates(robot, self.foot_ids, computeLinkVelocity=1, physicsClientId=client)
-            positions = np.array([st[0] for st in states])
-            velocities = np.array([st[6] for st in states])
-            for link, pos, force in zip(self.foot_ids, positions, self.ground.foot_forces(positions, velocities)):
-                if np.any(force):
-                    pybullet.applyExternalForce(robot, link, force, pos, pybullet.WORLD_FRAME,
-                                                physicsClientId=client)
+            self._apply_foot_forces()
         pybullet.stepSimulation(physicsClientId=client)
         self.time_s += self.dt
         self.last_torques = torques
         self._state = None
         self.mechanical_energy_j += float(np.abs(torques * self._snapshot().joint_velocities).sum()) * self.dt
+
+    def _apply_foot_forces(self) -> None:
+        """The ground's forces on the feet (``Ground.foot_forces``: drag layers) for the next step,
+        at the feet's positions; a foot with no force gets none applied."""
+        client, robot = self.client, self.robot_id
+        states = pybullet.getLinkStates(robot, self.foot_ids, computeLinkVelocity=1, physicsClientId=client)
+        positions = np.array([st[0] for st in states])
+        velocities = np.array([st[6] for st in states])
+        forces = self.ground.foot_forces(positions, velocities).tolist()
+        for link, state, force in zip(self.foot_ids, states, forces):
+            if force[0] or force[1] or force[2]:
+                pybullet.applyExternalForce(robot, link, force, state[0], pybullet.WORLD_FRAME, physicsClientId=client)
 
     def _snapshot(self) -> RobotSnapshot:
         """The robot's state after the last physics step (read from PyBullet once per step)."""
@@ -271,14 +277,15 @@ def read_snapshot(client: int, robot: int, motor_ids: list[int], foot_index: dic
         leg = foot_index.get(contact[3])
         if leg is not None:
             forces[leg] += contact[9]
+    base = np.array(com + quat + lin + ang)  # one array; the snapshot's base fields are views of it
     return RobotSnapshot(
         joint_positions=np.array([j[0] for j in joints]),
         joint_velocities=np.array([j[1] for j in joints]),
-        base_com_position=np.array(com),
-        base_orientation_xyzw=np.array(quat),
+        base_com_position=base[0:3],
+        base_orientation_xyzw=base[3:7],
         base_rotation=np.array(pybullet.getMatrixFromQuaternion(quat)).reshape(3, 3),
-        base_linear_velocity=np.array(lin),
-        base_angular_velocity=np.array(ang),
+        base_linear_velocity=base[7:10],
+        base_angular_velocity=base[10:13],
         foot_normal_forces=np.array(forces),
     )
 
