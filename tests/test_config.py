@@ -19,7 +19,7 @@ def test_shipped_configs_load():
     [
         ("horizon_steps: 10", "horizon_steps: ten", "mpc.horizon_steps"),
         ("horizon_steps: 10", "horizon_steps: 0", "horizon_steps"),
-        ("friction_coefficient: 0.35", "friction_coeff: 0.35", "mpc.friction_coeff: unknown field"),
+        ("friction_coefficient: 0.45", "friction_coeff: 0.45", "mpc.friction_coeff: unknown field"),
         ("kp: [100.0, 100.0, 100.0]", "kp: [100.0, 100.0]", "swing.kp"),
         ("control_rate_hz: 500.0", "control_rate_hz: 50.0", "control_rate_hz"),
         ("use_ground_truth_state: false", "use_ground_truth_state: 0", "use_ground_truth_state"),
