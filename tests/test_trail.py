@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from locomotion.config import ConfigError
+from locomotion.config import ConfigError, config_dir
 from sim.terrain import SCENERY_CLASSES, WALKABLE_CLASSES, load_terrain_catalogue
 from sim.trail import builtin_trails, load_trail, trail_from_dict
 
@@ -48,6 +48,11 @@ def test_builtin_trails():
     assert {"demo", "paper460", "short", "obstacle", "hills", "boulder_slope"} <= set(builtin_trails())
     for name in builtin_trails():
         assert load_trail(name).name == name
+    # the selection trails (config/trails/selection/) load by path and are not built-in names
+    selection = sorted((config_dir() / "trails" / "selection").glob("*.yaml"))
+    assert len(selection) == 4 and not {p.stem for p in selection} & set(builtin_trails())
+    for path in selection:
+        assert load_trail(path).name == path.stem
 
 
 def test_hills_trail_has_climbs_descents_crests_and_dips():
