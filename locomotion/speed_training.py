@@ -146,6 +146,34 @@ def _train(pairs: DemoPairs, out: Path, config: SpeedTrainingConfig, command: st
     return report
 
 
+def evaluate_speed_policy(net: SpeedPolicyNet, pairs: DemoPairs, perception_sha256: str) -> dict:
+    """Per-frame error of a trained policy on demonstration pairs it never saw (a test set: episodes
+    recorded with another seed). ``perception_sha256`` is the policy's: pairs embedded by another
+    perception model are refused. MAE overall, per terrain and per episode, and the MAE of always
+    predicting the test set's own mean speed (what a policy blind to the embedding would reach at best)."""
+    if pairs.perception_sha256 != perception_sha256:
+        raise ValueError(f"pairs: embedded with perception weights {pairs.perception_sha256[:12]}..., the policy "
+                         f"was trained on {perception_sha256[:12]}...; remake them with `semloco demos`")
+    if len(pairs.speed_mps) == 0:
+        raise ValueError("pairs: no demonstration pairs to evaluate on")
+    net.eval()
+    with torch.no_grad():
+        predicted = net(torch.from_numpy(pairs.embedding.astype(np.float32))).numpy().astype(float)
+    demonstrated = pairs.speed_mps.astype(float)
+    error = np.abs(predicted - demonstrated)
+
+    def rows(keys: np.ndarray) -> dict:
+        return {str(k): {"frames": int((keys == k).sum()), "demonstrated_mps": float(demonstrated[keys == k].mean()),
+                         "predicted_mps": float(predicted[keys == k].mean()), "mae_mps": float(error[keys == k].mean())}
+                for k in sorted(set(keys.tolist()) - {""})}
+
+    return {"pairs": int(len(error)), "episodes": int(len(np.unique(pairs.episode))),
+            "demo_minutes": pairs.minutes, "mae_mps": float(error.mean()),
+            "mae_predict_mean_mps": float(np.abs(demonstrated - demonstrated.mean()).mean()),
+            "per_terrain": rows(pairs.terrain), "per_episode": rows(pairs.episode.astype(str)),
+            "bags": list(pairs.bags)}
+
+
 def _plot(log: list[dict], demonstrated: np.ndarray, predicted: np.ndarray, path: Path) -> None:
     import matplotlib
 

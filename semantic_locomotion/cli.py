@@ -121,6 +121,25 @@ def _eval_perception(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_speed(args: argparse.Namespace) -> int:
+    from locomotion.speed_policy import SpeedPolicyError, load_speed_policy
+    from locomotion.speed_training import evaluate_speed_policy
+    from semantic_locomotion.demos import DemoPairs
+
+    try:
+        net, header = load_speed_policy(args.model)
+        report = {"model": str(args.model), "demos": str(args.demos),
+                  **evaluate_speed_policy(net, DemoPairs.load(args.demos), header["perception_sha256"])}
+    except (FileNotFoundError, ValueError, SpeedPolicyError) as exc:
+        print(f"semloco eval speed: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in report.items() if k not in ("per_episode", "bags")}, indent=2))
+    return 0
+
+
 def _trail(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -439,6 +458,13 @@ def build_parser() -> argparse.ArgumentParser:
     perception_eval.add_argument("--json", help="write the full report (with the confusion matrix) here")
     perception_eval.add_argument("--card", help="write the checkpoint's model card (Markdown) here")
     perception_eval.set_defaults(func=_eval_perception)
+    speed_eval = evaluate.add_parser("speed", help="a speed policy's error on demonstration pairs it never saw")
+    speed_eval.add_argument("--demos", required=True,
+                            help="a pairs file or a folder holding pairs.npz (`semloco demos`), recorded with a "
+                                 "seed the training demonstrations did not use")
+    speed_eval.add_argument("--model", default="models/speed_policy.pt")
+    speed_eval.add_argument("--json", help="write the report (per terrain and per episode) here")
+    speed_eval.set_defaults(func=_eval_speed)
     return parser
 
 

@@ -1,6 +1,7 @@
 """Speed policy: the obstacle cap, smoothing and staleness at run time, checkpoints that refuse the
 wrong embedding, and imitation training that learns a terrain -> speed rule from pairs."""
 
+import json
 import math
 
 import numpy as np
@@ -307,3 +308,36 @@ def test_training_refuses_more_than_the_demonstration_budget(tmp_path):
     pairs.time_s = pairs.time_s * 100  # 10 episodes of ~20 minutes each
     with pytest.raises(ValueError, match="max_demo_minutes"):
         train_speed_policy(pairs, tmp_path / "speed.pt", SpeedTrainingConfig(epochs=1), progress=False)
+
+
+def subset(pairs: DemoPairs, keep: np.ndarray) -> DemoPairs:
+    return DemoPairs(pairs.embedding[keep], pairs.speed_mps[keep], pairs.episode[keep], pairs.time_s[keep],
+                     pairs.terrain[keep], pairs.bags, pairs.perception_sha256)
+
+
+def test_a_trained_policy_is_evaluated_on_episodes_it_never_saw(tmp_path, capsys):
+    """`semloco eval speed`: the test figure of a policy on held-out episodes (here the last 4 of 14,
+    never in training or validation), per terrain and per episode; pairs of another perception are
+    refused, and a missing pairs file is exit code 2 with its name."""
+    from locomotion.speed_training import evaluate_speed_policy
+    from semantic_locomotion.cli import main
+
+    pairs = synthetic_pairs(n_episodes=14)
+    test = pairs.episode >= 10
+    train_speed_policy(subset(pairs, ~test), tmp_path / "speed.pt", SpeedTrainingConfig(epochs=60), progress=False)
+    net, header = load_speed_policy(tmp_path / "speed.pt")
+    report = evaluate_speed_policy(net, subset(pairs, test), header["perception_sha256"])
+    assert report["pairs"] == int(test.sum()) and report["episodes"] == 4
+    assert report["mae_mps"] < 0.1 < report["mae_predict_mean_mps"]
+    assert set(report["per_terrain"]) == {"deep_grass", "gravel", "asphalt"}
+    assert set(report["per_episode"]) == {"10", "11", "12", "13"}
+    with pytest.raises(ValueError, match="semloco demos"):
+        evaluate_speed_policy(net, subset(pairs, test), "d" * 64)
+    subset(pairs, test).save(tmp_path / "pairs.npz")
+    out = tmp_path / "eval.json"
+    assert main(["eval", "speed", "--demos", str(tmp_path), "--model", str(tmp_path / "speed.pt"),
+                 "--json", str(out)]) == 0
+    assert json.loads(out.read_text())["mae_mps"] == pytest.approx(report["mae_mps"])
+    capsys.readouterr()
+    assert main(["eval", "speed", "--demos", str(tmp_path / "nowhere"), "--model", str(tmp_path / "speed.pt")]) == 2
+    assert "nowhere" in capsys.readouterr().err
