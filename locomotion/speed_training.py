@@ -167,7 +167,7 @@ def evaluate_speed_policy(net: SpeedPolicyNet, pairs: DemoPairs, perception_sha2
                          "predicted_mps": float(predicted[keys == k].mean()), "mae_mps": float(error[keys == k].mean())}
                 for k in sorted(set(keys.tolist()) - {""})}
 
-    return {"pairs": int(len(error)), "episodes": int(len(np.unique(pairs.episode))),
+    return {"pairs": len(error), "episodes": len(np.unique(pairs.episode)),
             "demo_minutes": pairs.minutes, "mae_mps": float(error.mean()),
             "mae_predict_mean_mps": float(np.abs(demonstrated - demonstrated.mean()).mean()),
             "per_terrain": rows(pairs.terrain), "per_episode": rows(pairs.episode.astype(str)),
