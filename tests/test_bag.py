@@ -167,6 +167,9 @@ def test_recorder_node_killed_leaves_readable_bag(ros_context, tmp_path):
     executor.add_node(node)
     try:
         assert spin_until(executor, lambda: pub.get_subscription_count() > 0, 30.0)
+        # as in the test above: let the recorder's reader match our writer too before publishing (a
+        # fresh-clone run lost the first message without this)
+        spin_until(executor, lambda: False, 1.0)
         for i in range(20):
             twist = Twist()
             twist.linear.x = float(i)
