@@ -61,6 +61,9 @@ def summarize(samples: list[TrailSample], *, trail: Trail, policy: str, seed: in
         "trail": trail.name, "trail_length_m": trail.length_m, "policy": policy, "seed": seed,
         "completed": bool(completed), "falls": int(fell), "end_reason": end_reason,
         "distance_m": distance, "duration_s": duration,
+        # the farthest point reached: a robot stopped on a slope (for an obstacle) steps in place and
+        # may slide back before the run ends, so its end point is not where it stopped
+        "farthest_m": max(s.distance_m for s in samples) - start.distance_m,
         "avg_speed_mps": distance / duration if duration > 0 else 0.0,
         "per_terrain": per_terrain_speeds(samples),
         "cost_of_transport": energy_j / (weight_n * distance) if distance > 0.05 else None,

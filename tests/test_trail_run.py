@@ -41,6 +41,7 @@ def test_cli_oracle_writes_report_and_plot(tmp_path):
     assert per_terrain["asphalt"]["mean_command_mps"] > per_terrain["deep_grass"]["mean_command_mps"]
     assert 0.1 < report["cost_of_transport"] < 5.0 and report["real_time_factor"] > 0
     assert report["distance_m"] == pytest.approx(sum(r["distance_m"] for r in report["per_terrain"].values()))
+    assert report["farthest_m"] >= report["distance_m"]
     assert (tmp_path / "rep" / "short_oracle_seed0.png").stat().st_size > 10_000
     assert json.loads((tmp_path / "rep" / "short_oracle_seed0.json").read_text()) == report
 
@@ -63,6 +64,7 @@ def test_learned_policy_stops_short_of_an_obstacle():
     final = samples[-1]
     assert boulder - 1.6 < final.distance_m < boulder - 0.4  # trunk centre; the A1's nose is ~0.3 m ahead
     assert abs(final.achieved_mps) < 0.1 and final.commanded_mps < 0.05
+    assert max(s.distance_m for s in samples) < boulder - 0.4  # nor closer on the way
 
 
 def test_unknown_policy_and_trail_are_rejected(tmp_path):
