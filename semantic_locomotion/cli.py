@@ -100,6 +100,12 @@ def _train_perception(args: argparse.Namespace) -> int:
     return 0
 
 
+def write_json(path: str | Path, data: dict) -> None:
+    """``data`` as indented JSON at ``path``, making its folder."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(data, indent=2) + "\n")
+
+
 def _eval_perception(args: argparse.Namespace) -> int:
     from robot_perception.checkpoint import CheckpointError
     from robot_perception.evaluate import evaluate
@@ -110,8 +116,7 @@ def _eval_perception(args: argparse.Namespace) -> int:
         print(f"semloco eval perception: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        write_json(args.json, report)
     if args.card:
         from robot_perception.model_card import write_model_card
 
@@ -134,8 +139,7 @@ def _eval_speed(args: argparse.Namespace) -> int:
         print(f"semloco eval speed: {exc}", file=sys.stderr)
         return 2
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        write_json(args.json, report)
     print(json.dumps({k: v for k, v in report.items() if k not in ("per_episode", "bags")}, indent=2))
     return 0
 
@@ -157,8 +161,7 @@ def _trail(args: argparse.Namespace) -> int:
 
         report, samples = run_trail(request, progress=progress)
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+        write_json(args.json, report)
     if args.report:
         folder = Path(args.report)
         folder.mkdir(parents=True, exist_ok=True)
