@@ -70,6 +70,11 @@ class ControllerConfig:
     # command held at rest) while the footholds bring the support under the trunk. 0 disables.
     start_settle_s: float = 0.0
     start_settle_min_slope_deg: float = 3.0
+    # Holding still: while the command is at rest (stepping in place) the trunk is steered back to
+    # where it came to rest, with a velocity of position_hold_gain times the estimated drift, up to
+    # position_hold_limit_mps. 0 disables.
+    position_hold_gain: float = 0.0  # 1/s
+    position_hold_limit_mps: float = 0.15
     stand_up: StandUpConfig = dataclasses.field(default_factory=StandUpConfig)
     mpc: MpcConfig = dataclasses.field(default_factory=MpcConfig)
     swing: SwingConfig = dataclasses.field(default_factory=SwingConfig)
@@ -128,6 +133,18 @@ def touchdown_times(desired, stance_progress, swing_progress, stance_duration, s
         else:
             out[leg] = (1.0 - swing_progress[leg]) * swing_duration
     return out
+
+
+def position_hold_velocity(hold_xy, position_xy, yaw: float, gain: float, limit_mps: float) -> tuple[float, float]:
+    """(forward, lateral) body-frame velocity that steers the trunk at ``position_xy`` back to
+    ``hold_xy`` (world xy, heading ``yaw``): ``gain`` times the error, its norm capped at ``limit_mps``."""
+    ex, ey = float(hold_xy[0]) - float(position_xy[0]), float(hold_xy[1]) - float(position_xy[1])
+    c, s = math.cos(yaw), math.sin(yaw)
+    forward, lateral = gain * (c * ex + s * ey), gain * (-s * ex + c * ey)
+    norm = math.hypot(forward, lateral)
+    if norm > limit_mps:
+        forward, lateral = forward * limit_mps / norm, lateral * limit_mps / norm
+    return forward, lateral
 
 
 def speed_integral_step(
@@ -231,6 +248,8 @@ class LocomotionController:
         self.lost_contact_time = np.zeros(4)
         self.early_contact = np.zeros(4, dtype=bool)
         self.speed_bias = 0.0
+        self.hold_xy: np.ndarray | None = None  # where the trunk came to rest (odometry), while holding
+        self.has_moved = False  # a command to move has come since the reset (before it: no hold)
         self.steady_forward = 0.0
         self._settle_until: float | None = None  # set on the first stepping tick (_settling_at_start)
         self._started = True
@@ -283,6 +302,20 @@ class LocomotionController:
 
         return self._walk(t, dt, sensors, state)
 
+    def _hold_position(self, command: VelocityCommand, state: EstimatedState) -> VelocityCommand:
+        """The command, or while it is at rest, the velocity back to where the trunk came to rest."""
+        cfg = self.config
+        at_rest = max(abs(command.forward_mps), abs(command.lateral_mps)) < 1e-3  # turning on the spot holds too
+        self.has_moved = self.has_moved or not at_rest
+        if cfg.position_hold_gain <= 0 or not at_rest or not self.has_moved:  # holds where it came to rest
+            self.hold_xy = None
+            return command
+        if self.hold_xy is None:
+            self.hold_xy = np.array(state.position[:2], dtype=float)
+        forward, lateral = position_hold_velocity(self.hold_xy, state.position[:2], float(state.rpy[2]),
+                                                  cfg.position_hold_gain, cfg.position_hold_limit_mps)
+        return VelocityCommand(forward, lateral, command.yaw_rate_radps)
+
     def _stand_up(self, t: float, q: np.ndarray, dq: np.ndarray) -> np.ndarray:
         cfg = self.config.stand_up
         s = min(max((t - self.t0) / cfg.duration_s, 0.0), 1.0)
@@ -308,6 +341,7 @@ class LocomotionController:
                 float(state.rotation[:, 0] @ state.linear_velocity), dt, cfg)
             command = VelocityCommand(command.forward_mps + self.speed_bias, command.lateral_mps,
                                       command.yaw_rate_radps)
+        command = self._hold_position(command, state)
         self.gait.update(dt)
         gait = self.gait
 
