@@ -5,6 +5,7 @@ crest onto a 3 deg descent, flat again. The controller walks it estimating the g
 import math
 
 import numpy as np
+import pytest
 
 from locomotion import kinematics as kin
 from locomotion.commands import VelocityCommand
@@ -102,3 +103,48 @@ def test_the_start_settling_holds_the_command_only_on_a_slope_and_only_at_the_st
         assert controller._settling_at_start(0.5, state) is settles
         assert controller._settling_at_start(1.4, state) is settles
         assert not controller._settling_at_start(1.6, sloped)  # decided once, at the first stepping tick
+
+
+def test_position_hold_velocity_steers_back_to_the_rest_point():
+    from locomotion.controller import position_hold_velocity
+
+    # 0.05 m downhill of the rest point, heading +x: forward 0.05 m/s at gain 1
+    assert position_hold_velocity((1.0, 0.0), (0.95, 0.0), 0.0, 1.0, 0.15) == pytest.approx((0.05, 0.0))
+    # heading +y (yaw 90 deg): the same world error is to the robot's right
+    forward, lateral = position_hold_velocity((1.0, 0.0), (0.95, 0.0), math.pi / 2, 1.0, 0.15)
+    assert forward == pytest.approx(0.0, abs=1e-12) and lateral == pytest.approx(-0.05)
+    # far away: capped at the limit, in the error's direction
+    forward, lateral = position_hold_velocity((1.0, 1.0), (0.0, 0.0), 0.0, 1.0, 0.15)
+    assert math.hypot(forward, lateral) == pytest.approx(0.15) and forward == pytest.approx(lateral)
+
+
+def test_stopped_on_a_slope_the_trunk_holds_where_it_came_to_rest():
+    """Walk up a 6 deg concrete climb at 0.5 m/s, stop, step in place for 5 s (as a trail run waits
+    in front of a boulder): the trunk stays within 8 cm of where it came to rest (0.05 m here).
+    With position_hold_gain 0 the same run slides 0.35 m back downhill."""
+    trail = Trail("climb", 5, (TrailSegment("concrete", 1.0), TrailSegment("concrete", 10.0, 6.0)))
+    robot = load_robot("a1")
+    controller = LocomotionController(robot, load_controller_config())
+    assert controller.config.position_hold_gain > 0
+    ground = TrailGround(trail, seed=5)
+    with SimWorld(robot, load_sim_config(), seed=0, ground=ground, spawn_xy=(0.3, 0.0)) as world:
+        sensors = stand_up(world, controller)
+        controller.set_gait(load_gait_presets()["slow"])
+        rest_x, xs = None, []
+        for i in range(int(11.0 / world.dt)):
+            t = i * world.dt
+            truth = world.ground_truth()
+            x = float(truth.position[0])
+            assert not has_fallen(truth, ground.height_at(x))
+            speed = 0.5 if t < 5.0 else 0.0
+            rpy = kin.rotation_to_rpy(kin.quaternion_to_rotation(truth.orientation_xyzw))
+            controller.set_command(VelocityCommand(speed, 0.0, lane_keeping_yaw_rate(truth.position[1], rpy[2], speed)),
+                                   sensors.time_s)
+            world.step(controller.update(sensors))
+            sensors = world.sensors()
+            if t >= 6.0:  # the command has ramped down and the trunk has come to rest
+                rest_x = x if rest_x is None else rest_x
+                xs.append(x)
+    ground.close()
+    assert rest_x > 1.5  # all four feet on the climb
+    assert max(abs(x - rest_x) for x in xs) < 0.08
