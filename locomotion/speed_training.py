@@ -162,10 +162,12 @@ def evaluate_speed_policy(net: SpeedPolicyNet, pairs: DemoPairs, perception_sha2
     demonstrated = pairs.speed_mps.astype(float)
     error = np.abs(predicted - demonstrated)
 
+    def row(mask: np.ndarray) -> dict:
+        return {"frames": int(mask.sum()), "demonstrated_mps": float(demonstrated[mask].mean()),
+                "predicted_mps": float(predicted[mask].mean()), "mae_mps": float(error[mask].mean())}
+
     def rows(keys: np.ndarray) -> dict:
-        return {str(k): {"frames": int((keys == k).sum()), "demonstrated_mps": float(demonstrated[keys == k].mean()),
-                         "predicted_mps": float(predicted[keys == k].mean()), "mae_mps": float(error[keys == k].mean())}
-                for k in sorted(set(keys.tolist()) - {""})}
+        return {str(k): row(keys == k) for k in sorted(set(keys.tolist()) - {""})}
 
     return {"pairs": len(error), "episodes": len(np.unique(pairs.episode)),
             "demo_minutes": pairs.minutes, "mae_mps": float(error.mean()),

@@ -49,14 +49,19 @@ def boulder(knots: np.ndarray, at_m: float, size_m: float = 0.6, height_m: float
     return np.array([at_m, -size_m / 2, bottom]), np.array([at_m + size_m, size_m / 2, bottom + height_m])
 
 
+def trunk_pitch_up_of(knots: np.ndarray, trunk_follows_slope: bool) -> float:
+    """The synthetic trunk's nose-up pitch at x = 0: the ground's slope there, or level."""
+    slope = math.atan((ground_z(knots, 0.05) - ground_z(knots, -0.05)) / 0.1)
+    return slope if trunk_follows_slope else 0.0
+
+
 def render(knots: np.ndarray, boxes=(), trunk_follows_slope: bool = True):
     """Depth (m), labels and intrinsics of the onboard camera over this scene, and the camera's
     position; ``boxes`` are (lo, hi) corners of rocks, or (lo, hi, label). ``up_vector(...)`` of the
     same arguments is the world's up direction in the camera frame."""
     cam = load_camera_config()
     k = cam.intrinsics
-    slope = math.atan((ground_z(knots, 0.05) - ground_z(knots, -0.05)) / 0.1)
-    trunk_pitch_up = slope if trunk_follows_slope else 0.0
+    trunk_pitch_up = trunk_pitch_up_of(knots, trunk_follows_slope)
     c, s = math.cos(trunk_pitch_up), math.sin(trunk_pitch_up)
     mx, _, mz = cam.mount_xyz_m
     origin = np.array([mx * c - mz * s, 0.0, TRUNK_HEIGHT_M + mx * s + mz * c])
@@ -96,8 +101,7 @@ def render(knots: np.ndarray, boxes=(), trunk_follows_slope: bool = True):
 def up_vector(knots: np.ndarray, trunk_follows_slope: bool = True) -> np.ndarray:
     """The world's up direction in the optical frame of ``render``'s camera (its optical axes'
     world z components), what ``camera_up_vector`` makes of the IMU's attitude."""
-    slope = math.atan((ground_z(knots, 0.05) - ground_z(knots, -0.05)) / 0.1)
-    down = math.radians(load_camera_config().mount_pitch_deg) - (slope if trunk_follows_slope else 0.0)
+    down = math.radians(load_camera_config().mount_pitch_deg) - trunk_pitch_up_of(knots, trunk_follows_slope)
     return np.array([0.0, -math.cos(down), -math.sin(down)])
 
 
