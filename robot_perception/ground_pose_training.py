@@ -26,6 +26,7 @@ from robot_perception.ground_pose import (
     MIN_WINDOW_POINTS, GroundPose, GroundPoseNet, label_loss, rendering_loss)
 
 MODES = ("self", "supervised")
+BENT_DEG = 2.0  # frames whose true slope change is at least this are scored apart (most have none)
 
 
 @dataclasses.dataclass
@@ -151,7 +152,7 @@ def poses_of_planes(planes: np.ndarray, seen: np.ndarray) -> list[GroundPose | N
 
 def score_poses(predicted: list[GroundPose | None], truth: list[GroundPose | None]) -> dict:
     """Mean absolute errors over the frames with a prediction and a truth (slope change: where both
-    saw the far window), and how many frames had one."""
+    saw the far window, and apart where the truth bends by BENT_DEG or more), and how many."""
     pairs = [(p, t) for p, t in zip(predicted, truth) if p is not None and t is not None]
 
     def mae(field: str, rows) -> float | None:
@@ -159,8 +160,10 @@ def score_poses(predicted: list[GroundPose | None], truth: list[GroundPose | Non
         return round(float(np.mean(errors)), 4) if errors else None
 
     far = [(p, t) for p, t in pairs if p.far_seen and t.far_seen]
+    bent = [(p, t) for p, t in far if abs(t.slope_change_deg) >= BENT_DEG]
     return {"frames": len(truth), "scored": len(pairs), "far_scored": len(far),
             "slope_along_mae_deg": mae("slope_along_deg", pairs),
             "slope_across_mae_deg": mae("slope_across_deg", pairs),
             "slope_change_mae_deg": mae("slope_change_deg", far),
+            "bent_scored": len(bent), "slope_change_mae_deg_where_bent": mae("slope_change_deg", bent),
             "camera_height_mae_m": mae("camera_height_m", pairs)}

@@ -241,6 +241,62 @@ def _train_speed(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_pose(args: argparse.Namespace) -> int:
+    from robot_perception.ground_pose import save_ground_pose
+    from robot_perception.ground_pose_training import PoseTrainingConfig, train_ground_pose
+    from robot_perception.inference import TerrainPerception
+    from semantic_locomotion.ground_pose_data import dataset_pose_frames
+
+    for name, folder in (("--data", args.data), ("--val", args.val)):
+        if not (Path(folder) / "dataset.json").is_file():
+            print(f"semloco train pose: {name}: {folder} is not a `semloco dataset` folder", file=sys.stderr)
+            return 2
+    try:
+        config = PoseTrainingConfig(mode=args.mode, epochs=args.epochs, seed=args.seed)
+    except ValueError as exc:
+        print(f"semloco train pose: {exc}", file=sys.stderr)
+        return 2
+    perception = TerrainPerception(args.perception_model, threads=2)
+    train, _, _ = dataset_pose_frames(args.data, args.perception_model)
+    validation, _, _ = dataset_pose_frames(args.val, args.perception_model)
+    net, report = train_ground_pose(train, validation, config)
+    command = "semloco " + " ".join(sys.argv[1:])
+    save_ground_pose(args.out, net, perception.header["sha256"],
+                     {"mode": args.mode, "train_data": args.data, "validation_data": args.val, "command": command})
+    report.update({"out": args.out, "command": command})
+    write_json(Path(args.out).with_suffix(".train.json"), report)
+    print(json.dumps({k: report[k] for k in ("best_epoch", "best_validation_loss", "train_frames", "train_s")},
+                     indent=2))
+    return 0
+
+
+def _eval_pose(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from robot_perception.ground_pose import GroundPoseError, load_ground_pose
+    from robot_perception.ground_pose_training import poses_of_planes, predict_planes, score_poses
+    from semantic_locomotion.ground_pose_data import dataset_pose_frames
+
+    if not (Path(args.data) / "dataset.json").is_file():
+        print(f"semloco eval pose: --data: {args.data} is not a `semloco dataset` folder", file=sys.stderr)
+        return 2
+    try:
+        nets = {Path(m).stem: load_ground_pose(m)[0] for m in args.model}
+    except GroundPoseError as exc:
+        print(f"semloco eval pose: {exc}", file=sys.stderr)
+        return 2
+    frames, least_squares, _ = dataset_pose_frames(args.data, args.perception_model)
+    truth = poses_of_planes(frames.planes, frames.planes_seen)
+    seen = np.stack([frames.near_seen, frames.far_seen], axis=1)
+    report = {"data": args.data, "least_squares": score_poses(least_squares, truth)}
+    for name, net in nets.items():
+        report[name] = score_poses(poses_of_planes(predict_planes(net, frames), seen), truth)
+    if args.json:
+        write_json(args.json, report)
+    print(json.dumps(report, indent=2))
+    return 0
+
+
 def _graph(args: argparse.Namespace) -> int:
     from semantic_locomotion.graph import run_graph, trail_graph
     from sim.trail import load_trail
@@ -452,6 +508,18 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--quiet", action="store_true")
     speed.set_defaults(func=_train_speed)
 
+    pose = train.add_parser("pose", help="train the ground-pose encoder (terrain-relative camera pose)")
+    pose.add_argument("--data", required=True, help="a `semloco dataset` folder to train on")
+    pose.add_argument("--val", required=True, help="a `semloco dataset` folder (other seed) that chooses the epoch")
+    pose.add_argument("--mode", choices=("self", "supervised"), default="supervised",
+                      help="self: rendering loss against the depth head's depth (no labels); supervised: the "
+                           "simulator's planes")
+    pose.add_argument("--perception-model", default="models/terrain_net.pt")
+    pose.add_argument("--epochs", type=int, default=40)
+    pose.add_argument("--seed", type=int, default=0)
+    pose.add_argument("--out", default="models/ground_pose.pt")
+    pose.set_defaults(func=_train_pose)
+
     evaluate = sub.add_parser("eval", help="evaluate a model").add_subparsers(dest="what", required=True)
     perception_eval = evaluate.add_parser("perception", help="IoU, flicker, depth errors and fps of a checkpoint")
     perception_eval.add_argument("--data", required=True, help="a folder made by `semloco dataset` (unseen seeds)")
@@ -468,6 +536,12 @@ def build_parser() -> argparse.ArgumentParser:
     speed_eval.add_argument("--model", default="models/speed_policy.pt")
     speed_eval.add_argument("--json", help="write the report (per terrain and per episode) here")
     speed_eval.set_defaults(func=_eval_speed)
+    pose_eval = evaluate.add_parser("pose", help="ground-pose errors against the simulator's planes")
+    pose_eval.add_argument("--data", required=True, help="a `semloco dataset` folder of seeds no training used")
+    pose_eval.add_argument("--model", nargs="+", default=["models/ground_pose.pt"])
+    pose_eval.add_argument("--perception-model", default="models/terrain_net.pt")
+    pose_eval.add_argument("--json", help="write the report here")
+    pose_eval.set_defaults(func=_eval_pose)
     return parser
 
 

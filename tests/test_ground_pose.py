@@ -2,6 +2,7 @@
 against PyBullet's rendered depth, and the rendering loss at and away from the truth."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pybullet
@@ -10,8 +11,9 @@ import torch
 
 from locomotion import kinematics as kin
 from robot_perception.ground_pose import (
-    FAR_WINDOW_M, NEAR_WINDOW_M, GroundPose, GroundPoseNet, analytic_pose, depth_summary, encoder_input,
-    fit_window_plane, gravity_frame, pixel_rays, plane_depth, rendering_loss)
+    FAR_WINDOW_M, NEAR_WINDOW_M, GroundPose, GroundPoseError, GroundPoseEstimator, GroundPoseNet, analytic_pose,
+    depth_summary, encoder_input,
+    fit_window_plane, gravity_frame, load_ground_pose, pixel_rays, plane_depth, rendering_loss)
 from robot_perception.pointcloud import camera_up_vector
 from sim.camera import Camera, camera_pose, load_camera_config
 from sim.terrain import load_terrain_catalogue
@@ -216,3 +218,37 @@ def test_a_crest_ahead_reads_as_a_drop_in_slope_or_out_of_sight(sloped_scene, x,
 
 def test_windows_do_not_overlap():
     assert NEAR_WINDOW_M[1] <= FAR_WINDOW_M[0]
+
+
+SHIPPED = Path(__file__).resolve().parents[1] / "models" / "ground_pose.pt"
+
+
+def test_shipped_encoder_reads_a_rendered_descent_and_refuses_what_it_cannot_know():
+    estimator = GroundPoseEstimator(SHIPPED)
+    up = level_up(20.0, 2.0)
+    depth = bent_ground_depth(up, 0.34, -6.0, 2.0)
+    # a 3 m wide trail, as the encoder was trained on (off it: not walkable)
+    lateral = gravity_frame(up).coordinates(pixel_rays(K, 120, 160) * depth[..., None])[..., 1]
+    walkable = np.isfinite(depth) & (np.abs(lateral) < 1.5)
+    pose = estimator.estimate(depth, walkable, K, up)
+    assert pose.slope_along_deg == pytest.approx(-6.0, abs=1.5)
+    assert pose.camera_height_m == pytest.approx(0.34, abs=0.03)
+    assert pose.far_seen  # (its slope change here reads ~0 for a true +8: see models/ground_pose.md)
+    # no attitude, a NaN attitude, or no walkable ground in view: no pose, never a made-up one
+    assert estimator.estimate(depth, walkable, K, None) is None
+    assert estimator.estimate(depth, walkable, K, np.array([np.nan, -1.0, 0.0])) is None
+    assert estimator.estimate(depth, np.zeros_like(walkable), K, up) is None
+
+
+def test_pose_commands_name_bad_input(tmp_path, capsys):
+    from semantic_locomotion.cli import main
+
+    assert main(["train", "pose", "--data", str(tmp_path / "none"), "--val", str(tmp_path)]) == 2
+    assert "--data" in capsys.readouterr().err
+    (tmp_path / "dataset.json").write_text("{}")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    assert main(["eval", "pose", "--data", str(tmp_path), "--model", str(bad)]) == 2
+    assert "ground pose:" in capsys.readouterr().err
+    with pytest.raises(GroundPoseError, match="does not exist"):
+        load_ground_pose(tmp_path / "missing.pt")
