@@ -37,6 +37,9 @@ class SpeedTrainingConfig:
     # loss: fast rigid terrain is a small share of most trails, and unweighted it was under-predicted.
     speed_band_edges_mps: tuple[float, ...] = (0.65, 0.9, 1.15)
     min_feature_std: float = 0.02  # floor of the normalisation: near-constant inputs must not blow up
+    # the input groups (semantic_locomotion.demos.INPUTS): the semantic embedding vector, the corridor's
+    # depth summary, the inferred ground pose
+    inputs: tuple[str, ...] = ("semantic",)
 
 
 def split_episodes(episodes: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -79,7 +82,7 @@ def _train(pairs: DemoPairs, out: Path, config: SpeedTrainingConfig, command: st
     from tqdm import tqdm
 
     train_mask, val_mask = split_episodes(pairs.episode, config.validation_fraction, config.seed)
-    x = torch.from_numpy(pairs.embedding.astype(np.float32))
+    x = torch.from_numpy(pairs.features(config.inputs))
     y = torch.from_numpy(pairs.speed_mps.astype(np.float32))
     net = SpeedPolicyNet(x.shape[1], config.hidden, config.min_speed_mps, config.max_speed_mps)
     net.mean.copy_(x[train_mask].mean(0))
@@ -127,7 +130,7 @@ def _train(pairs: DemoPairs, out: Path, config: SpeedTrainingConfig, command: st
         "config": dataclasses.asdict(config),
         "demo_minutes": minutes,
         "episodes": len(np.unique(pairs.episode)),
-        "embedding_size": int(x.shape[1]),
+        "embedding_size": int(x.shape[1]), "inputs": list(config.inputs),
         "train_pairs": int(train_mask.sum()), "validation_pairs": int(val_mask.sum()),
         "validation_episodes": sorted(int(e) for e in np.unique(pairs.episode[val_mask])),
         "best_epoch": best[2],
@@ -139,14 +142,16 @@ def _train(pairs: DemoPairs, out: Path, config: SpeedTrainingConfig, command: st
     }
     out = Path(out)
     report["sha256"] = save_speed_policy(out, net, pairs.perception_sha256,
-                                         {"val_mae_mps": best[0], "demo_minutes": minutes})
+                                         {"val_mae_mps": best[0], "demo_minutes": minutes,
+                                          "inputs": list(config.inputs)})
     out.with_suffix(".train.json").write_text(json.dumps({**report, "log": log}, indent=2))
     _plot(log, yv.numpy(), pred_val, out.with_suffix(".train.png"))
     out.with_suffix(".md").write_text(model_card(report, out.name))
     return report
 
 
-def evaluate_speed_policy(net: SpeedPolicyNet, pairs: DemoPairs, perception_sha256: str) -> dict:
+def evaluate_speed_policy(net: SpeedPolicyNet, pairs: DemoPairs, perception_sha256: str,
+                          inputs: tuple[str, ...] = ("semantic",)) -> dict:
     """Per-frame error of a trained policy on demonstration pairs it never saw (a test set: episodes
     recorded with another seed). ``perception_sha256`` is the policy's: pairs embedded by another
     perception model are refused. MAE overall, per terrain and per episode, and the MAE of always
@@ -158,7 +163,7 @@ def evaluate_speed_policy(net: SpeedPolicyNet, pairs: DemoPairs, perception_sha2
         raise ValueError("pairs: no demonstration pairs to evaluate on")
     net.eval()
     with torch.no_grad():
-        predicted = net(torch.from_numpy(pairs.embedding.astype(np.float32))).numpy().astype(float)
+        predicted = net(torch.from_numpy(pairs.features(inputs))).numpy().astype(float)
     demonstrated = pairs.speed_mps.astype(float)
     error = np.abs(predicted - demonstrated)
 
@@ -169,7 +174,11 @@ def evaluate_speed_policy(net: SpeedPolicyNet, pairs: DemoPairs, perception_sha2
     def rows(keys: np.ndarray) -> dict:
         return {str(k): row(keys == k) for k in sorted(set(keys.tolist()) - {""})}
 
-    return {"pairs": len(error), "episodes": len(np.unique(pairs.episode)),
+    report = {}
+    if pairs.pose is not None:  # frames on a slope (the inferred slope along, 3 deg or more) apart
+        sloped = np.abs(pairs.pose[:, 0]) >= 3.0
+        report = {"sloped": row(sloped), "level": row(~sloped)}
+    return {**report, "pairs": len(error), "episodes": len(np.unique(pairs.episode)), "inputs": list(inputs),
             "demo_minutes": pairs.minutes, "mae_mps": float(error.mean()),
             "mae_predict_mean_mps": float(np.abs(demonstrated - demonstrated.mean()).mean()),
             "per_terrain": rows(pairs.terrain), "per_episode": rows(pairs.episode.astype(str)),

@@ -134,7 +134,8 @@ def _eval_speed(args: argparse.Namespace) -> int:
     try:
         net, header = load_speed_policy(args.model)
         report = {"model": str(args.model), "demos": str(args.demos),
-                  **evaluate_speed_policy(net, DemoPairs.load(args.demos), header["perception_sha256"])}
+                  **evaluate_speed_policy(net, DemoPairs.load(args.demos), header["perception_sha256"],
+                                          tuple(header.get("inputs", ["semantic"])))}
     except (FileNotFoundError, ValueError, SpeedPolicyError) as exc:
         print(f"semloco eval speed: {exc}", file=sys.stderr)
         return 2
@@ -213,6 +214,7 @@ def _demos(args: argparse.Namespace) -> int:
     try:
         with tqdm(unit="frame", desc="demos -> pairs", disable=args.quiet) as bar:
             pairs = demos_to_pairs(args.folder, args.perception_model, keep_images=args.keep_images,
+                                   ground_pose_checkpoint=args.ground_pose_model,
                                    progress=bar.update, label_lag_s=args.label_lag)
     except BagError as exc:
         print(f"semloco demos: {exc}", file=sys.stderr)
@@ -228,7 +230,8 @@ def _train_speed(args: argparse.Namespace) -> int:
     from semantic_locomotion.bag import BagError
     from semantic_locomotion.demos import DemoPairs
 
-    config = SpeedTrainingConfig(epochs=args.epochs, seed=args.seed, max_demo_minutes=args.max_demo_minutes)
+    config = SpeedTrainingConfig(epochs=args.epochs, seed=args.seed, max_demo_minutes=args.max_demo_minutes,
+                                 inputs=tuple(args.inputs))
     try:
         pairs = DemoPairs.load(args.demos)
         report = train_speed_policy(pairs, Path(args.out), config, "semloco " + " ".join(sys.argv[1:]),
@@ -454,6 +457,9 @@ def build_parser() -> argparse.ArgumentParser:
     demos.add_argument("--out", help="pairs file to write (default: FOLDER/pairs.npz)")
     demos.add_argument("--perception-model", default="models/terrain_net.pt")
     demos.add_argument("--keep-images", action="store_true", help="also store the RGB images (for fine-tuning)")
+    demos.add_argument("--ground-pose-model",
+                       help="also store each frame's ground pose and depth summary (the policy's depth and pose "
+                            "inputs) with this encoder, e.g. models/ground_pose.pt")
     demos.add_argument("--label-lag", type=float, default=0.4,
                        help="pair each image with the command this many seconds later (the operator's reaction "
                             "delay; config/demonstrator.yaml's is 0.4 s)")
@@ -505,6 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
     speed.add_argument("--seed", type=int, default=0)
     speed.add_argument("--max-demo-minutes", type=float, default=30.0,
                        help="refuse more demonstration time than this (the acceptance budget)")
+    speed.add_argument("--inputs", nargs="+", choices=("semantic", "depth", "pose"), default=["semantic"],
+                       help="input groups: the semantic embedding vector, the corridor's depth summary, the inferred "
+                            "ground pose (the last two need pairs made with `semloco demos --ground-pose-model`)")
     speed.add_argument("--quiet", action="store_true")
     speed.set_defaults(func=_train_speed)
 

@@ -13,7 +13,12 @@ The pairs file (NPZ) holds ``embedding`` (N, 64 + C) float32
 (``robot_perception.model.embedding_vector``), ``speed_mps`` (N,), ``episode`` (N,) the index of the
 bag each pair came from (validation splits are by episode, never by frame), ``time_s`` (N,),
 ``terrain`` (N,) where the bag has the simulator's /trail/terrain (analysis only), plus ``bags`` and
-the perception checkpoint's SHA-256 the embeddings belong to.
+the perception checkpoint's SHA-256 the embeddings belong to. With a ground-pose model it also holds
+the policy's other inputs of each frame: ``pose`` (N, 5) (``GroundPose.vector``: slope along, across,
+change, camera height, far seen; zeros where no pose: no attitude reading or no ground in view) and
+``depth_summary`` (N, 10) (``robot_perception.ground_pose.depth_summary``), from the frame's
+``/camera/camera_info`` and the attitude of the latest ``/odom`` before it (the IMU's, as the
+controller publishes it).
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ from semantic_locomotion.bag import BagError, read_bag
 IMAGE_TOPIC = "/camera/image_raw"
 COMMAND_TOPIC = "/cmd_vel"
 TERRAIN_TOPIC = "/trail/terrain"
+CAMERA_INFO_TOPIC = "/camera/camera_info"
+ODOM_TOPIC = "/odom"
+INPUTS = ("semantic", "depth", "pose")  # the speed policy's input groups (DemoPairs.features)
 PAIRS_FILE = "pairs.npz"
 
 
@@ -41,14 +49,29 @@ class DemoPairs:
     bags: list[str]
     perception_sha256: str
     images: np.ndarray | None = None
+    depth_summary: np.ndarray | None = None
+    pose: np.ndarray | None = None
+
+    def features(self, inputs: tuple[str, ...]) -> np.ndarray:
+        """The policy's input rows: the named groups of INPUTS side by side, in INPUTS order."""
+        groups = {"semantic": self.embedding, "depth": self.depth_summary, "pose": self.pose}
+        unknown = sorted(set(inputs) - set(INPUTS))
+        if unknown or not inputs:
+            raise ValueError(f"inputs: expected some of {', '.join(INPUTS)}, got {', '.join(inputs) or 'none'}")
+        missing = [name for name in inputs if groups[name] is None]
+        if missing:
+            raise ValueError(f"pairs: no {', '.join(missing)} inputs; remake them with `semloco demos "
+                             "--ground-pose-model models/ground_pose.pt`")
+        return np.concatenate([groups[name] for name in INPUTS if name in inputs], axis=1).astype(np.float32)
 
     def save(self, path: str | Path) -> None:
         path = Path(path)
         arrays = {"embedding": self.embedding, "speed_mps": self.speed_mps, "episode": self.episode,
                   "time_s": self.time_s, "terrain": self.terrain, "bags": np.array(self.bags),
                   "perception_sha256": np.array(self.perception_sha256)}
-        if self.images is not None:
-            arrays["images"] = self.images
+        for name in ("images", "depth_summary", "pose"):
+            if getattr(self, name) is not None:
+                arrays[name] = getattr(self, name)
         tmp = path.with_name(path.stem + ".tmp.npz")
         np.savez_compressed(tmp, **arrays)
         tmp.replace(path)
@@ -66,7 +89,7 @@ class DemoPairs:
                 raise BagError(f"pairs: {path} lacks {', '.join(missing)}; not a `semloco demos` file")
             return cls(data["embedding"], data["speed_mps"], data["episode"], data["time_s"], data["terrain"],
                        [str(b) for b in data["bags"]], str(data["perception_sha256"]),
-                       data.get("images", None))
+                       data.get("images", None), data.get("depth_summary", None), data.get("pose", None))
 
     @property
     def minutes(self) -> float:
@@ -91,20 +114,24 @@ def find_bags(folder: str | Path) -> list[Path]:
 
 def bag_pairs(bag: Path, image_topic: str = IMAGE_TOPIC, command_topic: str = COMMAND_TOPIC,
               label_lag_s: float = 0.0):
-    """(time_s, rgb image, commanded forward speed, terrain or '') for each usable image of a bag.
+    """(time_s, rgb image, commanded forward speed, terrain or '', intrinsics or None, attitude xyzw or
+    None) for each usable image of a bag: the intrinsics of the latest camera_info and the attitude
+    of the latest odometry at or before the image.
 
     The label of an image at time t is the last command at or before t + ``label_lag_s``: an
     operator answers what they see after a reaction delay, so the command that image caused comes
     that much later. Images whose labelling command is not yet past the first move are dropped."""
     from geometry_msgs.msg import Twist
+    from nav_msgs.msg import Odometry
     from rclpy.serialization import deserialize_message
-    from sensor_msgs.msg import Image
+    from sensor_msgs.msg import CameraInfo, Image
     from std_msgs.msg import String
 
     from robot_perception.ros_images import image_to_array
 
     command_times, commands, images, terrain = [], [], [], ""
-    for message in read_bag(bag, {image_topic, command_topic, TERRAIN_TOPIC}):
+    intrinsics = attitude = None
+    for message in read_bag(bag, {image_topic, command_topic, TERRAIN_TOPIC, CAMERA_INFO_TOPIC, ODOM_TOPIC}):
         if message.topic == command_topic:
             if message.type_name != "geometry_msgs/msg/Twist":
                 raise BagError(f"{bag}: {command_topic} holds {message.type_name}, expected geometry_msgs/msg/Twist")
@@ -112,10 +139,15 @@ def bag_pairs(bag: Path, image_topic: str = IMAGE_TOPIC, command_topic: str = CO
             commands.append(float(deserialize_message(message.data, Twist).linear.x))
         elif message.topic == TERRAIN_TOPIC:
             terrain = deserialize_message(message.data, String).data
+        elif message.topic == CAMERA_INFO_TOPIC:
+            intrinsics = np.array(deserialize_message(message.data, CameraInfo).k, dtype=float).reshape(3, 3)
+        elif message.topic == ODOM_TOPIC:
+            q = deserialize_message(message.data, Odometry).pose.pose.orientation
+            attitude = np.array([q.x, q.y, q.z, q.w])
         elif message.topic == image_topic:
             if message.type_name != "sensor_msgs/msg/Image":
                 raise BagError(f"{bag}: {image_topic} holds {message.type_name}, expected sensor_msgs/msg/Image")
-            images.append((message.time_ns, message.data, terrain))
+            images.append((message.time_ns, message.data, terrain, intrinsics, attitude))
     if not commands:
         return
     command_times = np.array(command_times)
@@ -124,25 +156,58 @@ def bag_pairs(bag: Path, image_topic: str = IMAGE_TOPIC, command_topic: str = CO
         return
     first_move_ns = command_times[moving[0]]
     lag_ns = round(label_lag_s * 1e9)
-    for time_ns, data, terrain in images:
+    for time_ns, data, terrain, k, q in images:
         label_ns = time_ns + lag_ns
         index = int(np.searchsorted(command_times, label_ns, side="right")) - 1
         if index < 0 or label_ns < first_move_ns or (lag_ns > 0 and label_ns > command_times[-1]):
             continue  # before the first move, or a reaction the recording did not capture
-        yield time_ns * 1e-9, image_to_array(deserialize_message(data, Image)), commands[index], terrain
+        yield time_ns * 1e-9, image_to_array(deserialize_message(data, Image)), commands[index], terrain, k, q
+
+
+def frame_geometry(out, intrinsics, attitude, estimator, walkable_ids, mount_pitch_rad: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """(pose vector, depth summary) of one perceived frame; zeros where it has no intrinsics or
+    attitude, or no pose (no ground in view)."""
+    from robot_perception.ground_pose import DEPTH_SUMMARY_KNOTS_M, POSE_VECTOR_FIELDS, depth_summary, encoder_input
+    from robot_perception.pointcloud import camera_up_vector
+
+    pose, summary = np.zeros(len(POSE_VECTOR_FIELDS), np.float32), np.zeros(2 * (len(DEPTH_SUMMARY_KNOTS_M) - 1),
+                                                                              np.float32)
+    if intrinsics is None or attitude is None:
+        return pose, summary
+    up = camera_up_vector(attitude, mount_pitch_rad)
+    walkable = np.isin(out.labels, walkable_ids)
+    estimate = estimator.estimate(out.depth_m, walkable, intrinsics, up)
+    if estimate is not None:
+        pose = estimate.vector()
+    return pose, depth_summary(encoder_input(out.depth_m, walkable, intrinsics, up))
 
 
 def demos_to_pairs(folder: str | Path, perception_checkpoint: str | Path, keep_images: bool = False,
-                   progress=None, label_lag_s: float = 0.0) -> DemoPairs:
+                   progress=None, label_lag_s: float = 0.0, ground_pose_checkpoint: str | Path | None = None
+                   ) -> DemoPairs:
+    import math
+
+    from robot_perception.ground_pose import GroundPoseEstimator
     from robot_perception.inference import TerrainPerception
+    from sim.camera import load_camera_config
+    from sim.terrain import WALKABLE_CLASSES
 
     perception = TerrainPerception(perception_checkpoint, threads=2)
+    estimator = GroundPoseEstimator(ground_pose_checkpoint) if ground_pose_checkpoint else None
+    walkable_ids = [perception.class_names.index(c) for c in WALKABLE_CLASSES]
+    mount_pitch = math.radians(load_camera_config().mount_pitch_deg)
     bags = find_bags(folder)
-    rows: dict[str, list] = {"embedding": [], "speed": [], "episode": [], "time": [], "terrain": [], "image": []}
+    rows: dict[str, list] = {"embedding": [], "speed": [], "episode": [], "time": [], "terrain": [], "image": [],
+                             "pose": [], "depth": []}
     for index, bag in enumerate(bags):
         perception.reset()
-        for t, image, speed, terrain in bag_pairs(bag, label_lag_s=label_lag_s):
+        for t, image, speed, terrain, intrinsics, attitude in bag_pairs(bag, label_lag_s=label_lag_s):
             out = perception.process(image)
+            if estimator is not None:
+                pose, summary = frame_geometry(out, intrinsics, attitude, estimator, walkable_ids, mount_pitch)
+                rows["pose"].append(pose)
+                rows["depth"].append(summary)
             rows["embedding"].append(out.embedding)
             rows["speed"].append(speed)
             rows["episode"].append(index)
@@ -164,4 +229,6 @@ def demos_to_pairs(folder: str | Path, perception_checkpoint: str | Path, keep_i
         bags=[str(b) for b in bags],
         perception_sha256=perception.header["sha256"],
         images=np.stack(rows["image"]) if keep_images else None,
+        depth_summary=np.stack(rows["depth"]) if estimator is not None else None,
+        pose=np.stack(rows["pose"]) if estimator is not None else None,
     )

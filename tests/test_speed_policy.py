@@ -11,7 +11,8 @@ import torch
 from locomotion.speed_policy import (ObstacleCapConfig, SpeedPolicy, SpeedPolicyConfig, SpeedPolicyError,
                                      SpeedPolicyNet, load_speed_policy, load_speed_policy_config,
                                      obstacle_speed_cap, save_speed_policy)
-from locomotion.speed_training import SpeedTrainingConfig, band_weights, split_episodes, train_speed_policy
+from locomotion.speed_training import (
+    SpeedTrainingConfig, band_weights, evaluate_speed_policy, split_episodes, train_speed_policy)
 from semantic_locomotion.demos import DemoPairs
 import itertools
 
@@ -341,3 +342,29 @@ def test_a_trained_policy_is_evaluated_on_episodes_it_never_saw(tmp_path, capsys
     capsys.readouterr()
     assert main(["eval", "speed", "--demos", str(tmp_path / "nowhere"), "--model", str(tmp_path / "speed.pt")]) == 2
     assert "nowhere" in capsys.readouterr().err
+
+
+def test_depth_and_pose_inputs_are_used_when_asked(tmp_path):
+    """The speed depends on the slope (pose input) only: with the semantic vector alone the policy
+    cannot learn it, with the pose it does; the header records the inputs and a pairs file
+    without them is refused by name."""
+    pairs = synthetic_pairs()
+    rng = np.random.default_rng(3)
+    n = len(pairs.speed_mps)
+    slope = rng.uniform(-10, 10, n).astype(np.float32)
+    pairs.speed_mps = (1.0 - 0.04 * np.abs(slope)).astype(np.float32)
+    with pytest.raises(ValueError, match="no depth, pose inputs"):
+        pairs.features(("semantic", "depth", "pose"))
+    pairs.pose = np.stack([slope, np.zeros(n), np.zeros(n), np.full(n, 0.35), np.ones(n)], axis=1).astype(np.float32)
+    pairs.depth_summary = np.zeros((n, 10), np.float32)
+    pairs.save(tmp_path / "pairs.npz")
+    pairs = DemoPairs.load(tmp_path)
+    assert pairs.features(("pose", "semantic")).shape == (n, 16 + 5)  # always in INPUTS order
+    blind = train_speed_policy(pairs, tmp_path / "blind.pt", SpeedTrainingConfig(epochs=60), progress=False)
+    seeing = train_speed_policy(pairs, tmp_path / "seeing.pt",
+                                SpeedTrainingConfig(epochs=60, inputs=("semantic", "depth", "pose")), progress=False)
+    assert seeing["val_mae_mps"] < 0.05 < 0.08 < blind["val_mae_mps"]
+    net, header = load_speed_policy(tmp_path / "seeing.pt", "c" * 64)
+    assert header["inputs"] == ["semantic", "depth", "pose"] and net.embed_dim == 16 + 10 + 5
+    report = evaluate_speed_policy(net, pairs, "c" * 64, ("semantic", "depth", "pose"))
+    assert report["sloped"]["frames"] + report["level"]["frames"] == n and report["mae_mps"] < 0.05
