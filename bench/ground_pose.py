@@ -1,6 +1,6 @@
 """Ground-pose accuracy on held-out sloped trails, and the rate of perception + pose on one core.
 
-Accuracy: `semloco eval pose` on a dataset of seeds no training or selection used (the report set;
+Accuracy: `semloco eval pose`'s scores on a dataset of seeds no training or selection used (the report set;
 the epoch of each encoder was chosen on another seed's frames), against the simulator's planes
 (the least-squares planes of the rendered depth and labels). Rows: the shipped encoder
 (`models/ground_pose.pt`), the self-supervised one (`models/ground_pose_self.pt`) and the
@@ -17,16 +17,15 @@ The dataset: `semloco dataset --out data/pose_test --trails 6 --frames-per-trail
 
 import argparse
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from robot_perception.ground_pose import GroundPoseEstimator
+from robot_perception.ground_pose import GroundPoseEstimator, load_ground_pose
 from robot_perception.inference import TerrainPerception
+from semantic_locomotion.ground_pose_data import camera_up, evaluate_pose_models
 from sim.dataset import read_index
 from sim.terrain import WALKABLE_CLASSES
 
@@ -37,7 +36,7 @@ def pose_rate(data: Path, perception_checkpoint: str, pose_checkpoint: str, fram
     walkable_ids = [perception.class_names.index(c) for c in WALKABLE_CLASSES]
     index = read_index(data)[:frames]
     images = [cv2.cvtColor(cv2.imread(str(data / f["rgb"])), cv2.COLOR_BGR2RGB) for f in index]
-    ups = [np.asarray(f["world_from_camera"])[:3, :3].T @ np.array([0.0, 0.0, 1.0]) for f in index]
+    ups = [camera_up(f["world_from_camera"]) for f in index]
     intrinsics = [np.array(f["intrinsics"]) for f in index]
     for image in images[:10]:
         perception.process(image)
@@ -63,12 +62,8 @@ def main() -> None:
     parser.add_argument("--json", default="docs/ground_pose.json")
     args = parser.parse_args()
     data = Path(args.data)
-    scores_path = Path(args.json).with_suffix(".scores.tmp.json")
-    subprocess.run([sys.executable, "-m", "semantic_locomotion.cli", "eval", "pose", "--data", str(data),
-                    "--model", *args.models, "--perception-model", args.perception_model, "--json", str(scores_path)],
-                   check=True, stdout=subprocess.DEVNULL)
-    scores = json.loads(scores_path.read_text())
-    scores_path.unlink()
+    nets = {Path(m).stem: load_ground_pose(m)[0] for m in args.models}
+    scores = evaluate_pose_models(data, nets, TerrainPerception(args.perception_model, threads=2))
     card = json.loads((data / "dataset.json").read_text())
     rate = pose_rate(data, args.perception_model, args.models[0], args.frames)
     shipped = scores[Path(args.models[0]).stem]

@@ -51,6 +51,7 @@ NEAR_WINDOW_M = (0.5, 2.0)
 FAR_WINDOW_M = (2.0, 3.5)
 MIN_WINDOW_POINTS = 40  # fewer walkable points in a window than this: the window is not seen
 INPUT_STRIDE = 2  # the encoder sees every second row and column of the perception's output
+CHANNEL_SCALES_M = (4.0, 2.0, 1.0)  # the input channels are s, w, h divided by these
 # the network's output -> plane parameters: H = H0 + H_SCALE * o, tan = TAN_SCALE * o
 HEIGHT_PRIOR_M, HEIGHT_SCALE_M, TAN_SCALE = 0.35, 0.1, 0.25
 POSE_VECTOR_FIELDS = ("slope_along_deg", "slope_across_deg", "slope_change_deg", "camera_height_m", "far_seen")
@@ -150,6 +151,11 @@ class EncoderInput:
     near: np.ndarray  # (h, w) bool: walkable pixels in the near window
     far: np.ndarray  # (h, w) bool: walkable pixels in the far window
 
+    def points(self) -> np.ndarray:
+        """(N, 3) gravity coordinates (s, w, h) of the walkable pixels."""
+        coords = np.moveaxis(self.channels[:3], 0, -1) * np.array(CHANNEL_SCALES_M, dtype=np.float32)
+        return coords[self.channels[3] > 0]
+
 
 def encoder_input(depth_m: np.ndarray, walkable: np.ndarray, intrinsics: np.ndarray, up: np.ndarray,
                   stride: int = INPUT_STRIDE) -> EncoderInput:
@@ -159,25 +165,25 @@ def encoder_input(depth_m: np.ndarray, walkable: np.ndarray, intrinsics: np.ndar
     rays = pixel_rays(intrinsics, *depth_m.shape, stride)
     depth = depth_m[::stride, ::stride]
     mask = walkable[::stride, ::stride] & np.isfinite(depth) & (depth > 0)
-    depth = np.where(mask, depth, 0.0)
     dots = frame.coordinates(rays)
-    coords = dots * depth[..., None]
-    channels = np.stack([coords[..., 0] / 4.0, coords[..., 1] / 2.0, coords[..., 2], mask.astype(float)])
-    channels[:3] *= mask
-    log_depth = np.where(mask, np.log(np.where(mask, depth, 1.0)), 0.0)
+    coords = dots * np.where(mask, depth, 0.0)[..., None]  # zero off the walkable ground
+    channels = np.concatenate([np.moveaxis(coords / np.array(CHANNEL_SCALES_M), -1, 0), mask[None].astype(float)])
+    log_depth = np.log(np.where(mask, depth, 1.0))  # 0 off the walkable ground
     return EncoderInput(channels.astype(np.float32), np.moveaxis(dots, -1, 0).astype(np.float32),
                         log_depth.astype(np.float32), window_mask(coords[..., 0], mask, NEAR_WINDOW_M),
                         window_mask(coords[..., 0], mask, FAR_WINDOW_M))
 
 
+def window_planes(view: EncoderInput) -> tuple[tuple[float, float, float] | None, tuple[float, float, float] | None]:
+    """The least-squares (near, far) planes of a frame's encoder input (None: too few points)."""
+    points = view.points()
+    return fit_window_plane(points, NEAR_WINDOW_M), fit_window_plane(points, FAR_WINDOW_M)
+
+
 def analytic_pose(view: EncoderInput) -> GroundPose | None:
     """The least-squares pose of a frame's encoder input (None when the near window is not seen)."""
-    coords = np.stack([view.channels[0] * 4.0, view.channels[1] * 2.0, view.channels[2]], axis=-1)
-    points = coords[view.channels[3] > 0]
-    near = fit_window_plane(points, NEAR_WINDOW_M)
-    if near is None:
-        return None
-    return GroundPose.from_planes(near, fit_window_plane(points, FAR_WINDOW_M))
+    near, far = window_planes(view)
+    return None if near is None else GroundPose.from_planes(near, far)
 
 
 class GroundPoseNet(nn.Module):
@@ -265,7 +271,13 @@ class GroundPoseEstimator:
                  up: np.ndarray | None) -> GroundPose | None:
         if up is None or not np.all(np.isfinite(up)):
             return None
-        view = encoder_input(depth_m, walkable, intrinsics, up, self.header["stride"])
+        return self.estimate_view(self.view(depth_m, walkable, intrinsics, up))
+
+    def view(self, depth_m: np.ndarray, walkable: np.ndarray, intrinsics: np.ndarray, up: np.ndarray) -> EncoderInput:
+        """The frame as this encoder sees it (also what ``depth_summary`` reads)."""
+        return encoder_input(depth_m, walkable, intrinsics, up, self.header["stride"])
+
+    def estimate_view(self, view: EncoderInput) -> GroundPose | None:
         if view.near.sum() < MIN_WINDOW_POINTS:
             return None
         with torch.no_grad():
@@ -284,8 +296,8 @@ def depth_summary(view: EncoderInput) -> np.ndarray:
     walkable points within 0.25 m of each knot beyond the first (DEPTH_SUMMARY_KNOTS_M, within
     DEPTH_SUMMARY_HALF_WIDTH_M of the centre line) relative to the first knot's, then one flag per
     knot saying whether it was seen (an unseen knot's height reads 0): (10,) float32."""
-    s, w, h = view.channels[0] * 4.0, view.channels[1] * 2.0, view.channels[2]
-    band = (view.channels[3] > 0) & (np.abs(w) < DEPTH_SUMMARY_HALF_WIDTH_M)
+    s, w, h = view.points().T
+    band = np.abs(w) < DEPTH_SUMMARY_HALF_WIDTH_M
     heights = []
     for knot in DEPTH_SUMMARY_KNOTS_M:
         near_knot = band & (np.abs(s - knot) < 0.25)

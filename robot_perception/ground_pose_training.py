@@ -16,6 +16,7 @@ change (where the far window is seen) and camera height.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 
@@ -42,13 +43,18 @@ class PoseFrames:
     def __len__(self) -> int:
         return len(self.channels)
 
-    @property
+    @functools.cached_property
     def far_seen(self) -> np.ndarray:
         return self.far.sum(axis=(1, 2)) >= MIN_WINDOW_POINTS
 
-    @property
+    @functools.cached_property
     def near_seen(self) -> np.ndarray:
         return self.near.sum(axis=(1, 2)) >= MIN_WINDOW_POINTS
+
+    @functools.cached_property
+    def far_labelled(self) -> np.ndarray:
+        """Frames whose far window both the input and the truth saw (the label loss scores only those)."""
+        return self.far_seen & self.planes_seen[:, 1]
 
     def subset(self, keep: np.ndarray) -> PoseFrames:
         return PoseFrames(*(getattr(self, f.name)[keep] for f in dataclasses.fields(self)))
@@ -77,7 +83,7 @@ def _tensors(frames: PoseFrames, index: np.ndarray) -> dict[str, torch.Tensor]:
             "near": torch.from_numpy(frames.near[index].astype(np.float32)),
             "far": torch.from_numpy(frames.far[index].astype(np.float32)),
             "planes": torch.from_numpy(frames.planes[index].astype(np.float32)),
-            "far_seen": torch.from_numpy((frames.far_seen & frames.planes_seen[:, 1])[index].astype(np.float32))}
+            "far_seen": torch.from_numpy(frames.far_labelled[index].astype(np.float32))}
 
 
 def batch_loss(net: GroundPoseNet, batch: dict[str, torch.Tensor], mode: str) -> torch.Tensor:

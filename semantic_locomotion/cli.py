@@ -260,8 +260,8 @@ def _train_pose(args: argparse.Namespace) -> int:
         print(f"semloco train pose: {exc}", file=sys.stderr)
         return 2
     perception = TerrainPerception(args.perception_model, threads=2)
-    train, _, _ = dataset_pose_frames(args.data, args.perception_model)
-    validation, _, _ = dataset_pose_frames(args.val, args.perception_model)
+    train, _, _ = dataset_pose_frames(args.data, perception)
+    validation, _, _ = dataset_pose_frames(args.val, perception)
     net, report = train_ground_pose(train, validation, config)
     command = "semloco " + " ".join(sys.argv[1:])
     save_ground_pose(args.out, net, perception.header["sha256"],
@@ -274,11 +274,9 @@ def _train_pose(args: argparse.Namespace) -> int:
 
 
 def _eval_pose(args: argparse.Namespace) -> int:
-    import numpy as np
-
     from robot_perception.ground_pose import GroundPoseError, load_ground_pose
-    from robot_perception.ground_pose_training import poses_of_planes, predict_planes, score_poses
-    from semantic_locomotion.ground_pose_data import dataset_pose_frames
+    from robot_perception.inference import TerrainPerception
+    from semantic_locomotion.ground_pose_data import evaluate_pose_models
 
     if not (Path(args.data) / "dataset.json").is_file():
         print(f"semloco eval pose: --data: {args.data} is not a `semloco dataset` folder", file=sys.stderr)
@@ -288,12 +286,7 @@ def _eval_pose(args: argparse.Namespace) -> int:
     except GroundPoseError as exc:
         print(f"semloco eval pose: {exc}", file=sys.stderr)
         return 2
-    frames, least_squares, _ = dataset_pose_frames(args.data, args.perception_model)
-    truth = poses_of_planes(frames.planes, frames.planes_seen)
-    seen = np.stack([frames.near_seen, frames.far_seen], axis=1)
-    report = {"data": args.data, "least_squares": score_poses(least_squares, truth)}
-    for name, net in nets.items():
-        report[name] = score_poses(poses_of_planes(predict_planes(net, frames), seen), truth)
+    report = evaluate_pose_models(args.data, nets, TerrainPerception(args.perception_model, threads=2))
     if args.json:
         write_json(args.json, report)
     print(json.dumps(report, indent=2))

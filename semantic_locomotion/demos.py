@@ -168,19 +168,16 @@ def frame_geometry(out, intrinsics, attitude, estimator, walkable_ids, mount_pit
                    ) -> tuple[np.ndarray, np.ndarray]:
     """(pose vector, depth summary) of one perceived frame; zeros where it has no intrinsics or
     attitude, or no pose (no ground in view)."""
-    from robot_perception.ground_pose import DEPTH_SUMMARY_KNOTS_M, POSE_VECTOR_FIELDS, depth_summary, encoder_input
+    from robot_perception.ground_pose import DEPTH_SUMMARY_KNOTS_M, POSE_VECTOR_FIELDS, depth_summary
     from robot_perception.pointcloud import camera_up_vector
 
-    pose, summary = np.zeros(len(POSE_VECTOR_FIELDS), np.float32), np.zeros(2 * (len(DEPTH_SUMMARY_KNOTS_M) - 1),
-                                                                              np.float32)
+    pose = np.zeros(len(POSE_VECTOR_FIELDS), np.float32)
     if intrinsics is None or attitude is None:
-        return pose, summary
-    up = camera_up_vector(attitude, mount_pitch_rad)
-    walkable = np.isin(out.labels, walkable_ids)
-    estimate = estimator.estimate(out.depth_m, walkable, intrinsics, up)
-    if estimate is not None:
-        pose = estimate.vector()
-    return pose, depth_summary(encoder_input(out.depth_m, walkable, intrinsics, up))
+        return pose, np.zeros(2 * (len(DEPTH_SUMMARY_KNOTS_M) - 1), np.float32)
+    view = estimator.view(out.depth_m, np.isin(out.labels, walkable_ids), intrinsics,
+                          camera_up_vector(attitude, mount_pitch_rad))
+    estimate = estimator.estimate_view(view)
+    return (pose if estimate is None else estimate.vector()), depth_summary(view)
 
 
 def demos_to_pairs(folder: str | Path, perception_checkpoint: str | Path, keep_images: bool = False,

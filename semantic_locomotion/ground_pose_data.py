@@ -19,9 +19,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from robot_perception.ground_pose import (
-    FAR_WINDOW_M, NEAR_WINDOW_M, EncoderInput, analytic_pose, encoder_input, fit_window_plane)
-from robot_perception.ground_pose_training import PoseFrames
+from robot_perception.ground_pose import EncoderInput, analytic_pose, encoder_input, window_planes
+from robot_perception.ground_pose_training import PoseFrames, poses_of_planes, predict_planes, score_poses
 from sim.dataset import read_index
 
 
@@ -32,24 +31,19 @@ def camera_up(world_from_camera) -> np.ndarray:
 
 def true_planes(view: EncoderInput) -> tuple[np.ndarray, np.ndarray]:
     """(6,) planes and (2,) seen flags of the least-squares windows of a true-depth view."""
-    coords = np.stack([view.channels[0] * 4.0, view.channels[1] * 2.0, view.channels[2]], axis=-1)
-    points = coords[view.channels[3] > 0]
-    near, far = fit_window_plane(points, NEAR_WINDOW_M), fit_window_plane(points, FAR_WINDOW_M)
+    near, far = window_planes(view)
     planes = np.array([*(near or (0.0,) * 3), *(far or (0.0,) * 3)])
     return planes, np.array([near is not None, far is not None])
 
 
-def dataset_pose_frames(folder: str | Path, perception_checkpoint: str | Path,
-                        progress=None) -> tuple[PoseFrames, list, list[dict]]:
-    """(frames, least-squares poses of the same inputs, index lines) of one dataset folder."""
-    from robot_perception.inference import TerrainPerception
-
+def dataset_pose_frames(folder: str | Path, perception, progress=None) -> tuple[PoseFrames, list, list[dict]]:
+    """(frames, least-squares poses of the same inputs, index lines) of one dataset folder, seen
+    through ``perception`` (a ``TerrainPerception``)."""
     folder = Path(folder)
     card = json.loads((folder / "dataset.json").read_text())
     index = read_index(folder)
     names = {t["name"] for t in card["trails"]}
     index = [f for f in index if f["trail"] in names]  # a trail still being written has no summary yet
-    perception = TerrainPerception(perception_checkpoint, threads=2)
     walkable_ids = [perception.class_names.index(c) for c in card["walkable_classes"]]
     views: list[EncoderInput] = []
     planes, seen = [], []
@@ -73,3 +67,14 @@ def dataset_pose_frames(folder: str | Path, perception_checkpoint: str | Path,
                         np.stack([v.log_depth for v in views]), np.stack([v.near for v in views]),
                         np.stack([v.far for v in views]), np.stack(planes), np.stack(seen))
     return frames, [analytic_pose(v) for v in views], index
+
+
+def evaluate_pose_models(folder: str | Path, nets: dict, perception) -> dict:
+    """`semloco eval pose`: each named encoder's and the least-squares fit's errors on a dataset folder."""
+    frames, least_squares, _ = dataset_pose_frames(folder, perception)
+    truth = poses_of_planes(frames.planes, frames.planes_seen)
+    seen = np.stack([frames.near_seen, frames.far_seen], axis=1)
+    report = {"data": str(folder), "least_squares": score_poses(least_squares, truth)}
+    for name, net in nets.items():
+        report[name] = score_poses(poses_of_planes(predict_planes(net, frames), seen), truth)
+    return report
