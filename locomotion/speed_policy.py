@@ -1,11 +1,21 @@
-"""The learned speed policy: semantic embedding -> desired forward speed (m/s).
+"""The learned speed policy: what the camera makes of the trail ahead -> desired forward speed (m/s).
 
-The network is a small MLP on the semantic embedding vector of the (frozen) terrain perception
-model (``robot_perception.model.embedding_vector``: 64 pooled features and the class composition of
-the trail just ahead), trained by imitation on demonstration pairs
-(``locomotion.speed_training``). Its checkpoint records the SHA-256 of the perception weights the
-embedding came from; loading it next to another perception checkpoint is refused, because the
-embedding would mean something else.
+The network is a small MLP on a feature vector of up to three input groups (``POLICY_INPUTS``, side
+by side in that order; ``policy_features``; the checkpoint header's ``inputs`` names those it was
+trained on):
+
+- ``semantic``: the semantic embedding vector of the (frozen) terrain perception model
+  (``robot_perception.model.embedding_vector``: 64 pooled features and the class composition of the
+  trail just ahead);
+- ``depth``: the corridor's elevation profile 0.5-3 m ahead with a seen flag per knot
+  (``robot_perception.ground_pose.depth_summary``, 10 values);
+- ``pose``: the inferred ground pose (``robot_perception.ground_pose.GroundPose.vector``: slope
+  along, across, slope change ahead, camera height, far ground seen; zeros where no ground in view).
+
+It is trained by imitation on demonstration pairs (``locomotion.speed_training``). Its checkpoint
+records the SHA-256 of the perception weights the embedding came from (and of the ground-pose model,
+where it reads the pose); loading it next to other weights is refused, because the inputs would mean
+something else.
 
 At run time (``SpeedPolicy``) the per-frame prediction is low-passed like a hand on a stick,
 slows down at once but speeds up only after the robot has walked ``speed_up_hold_m`` past what
@@ -31,6 +41,41 @@ from locomotion.config import config_dir, load_dataclass
 from semantic_locomotion.checkpoint_file import read_checkpoint, write_checkpoint
 
 FORMAT = "semantic_locomotion.speed_policy.v1"
+POLICY_INPUTS = ("semantic", "depth", "pose")  # the input groups, in the order they are concatenated
+
+
+def policy_inputs(header: dict) -> tuple[str, ...]:
+    """The input groups a checkpoint was trained on (checkpoints before the groups: semantic only)."""
+    return tuple(header.get("inputs", ("semantic",)))
+
+
+def pose_input(fields: np.ndarray) -> np.ndarray:
+    """The policy's pose input from a ground pose's fields (slope along, across, change, camera height,
+    far seen; ``robot_perception.ground_pose.POSE_VECTOR_FIELDS``, as the pose node publishes them):
+    no pose (NaN slope or height) reads all zeros; an unseen far window reads change 0 and far seen 0.
+    Rows of fields give rows of inputs."""
+    x = np.array(fields, dtype=np.float32)
+    known = np.all(np.isfinite(x[..., [0, 1, 3]]), axis=-1, keepdims=True)
+    far_seen = np.isfinite(x[..., 2:3]) & (np.nan_to_num(x[..., 4:5]) > 0.5)
+    x[..., 2:3] = np.where(far_seen, x[..., 2:3], 0.0)
+    x[..., 4:5] = far_seen
+    return np.where(known, x, 0.0).astype(np.float32)
+
+
+def policy_features(inputs: tuple[str, ...], semantic: np.ndarray, depth: np.ndarray | None = None,
+                    pose: np.ndarray | None = None) -> np.ndarray:
+    """The policy's input: the named groups (``inputs``, some of POLICY_INPUTS) side by side in
+    POLICY_INPUTS order, float32; one frame ((D,) arrays) or many ((N, D) rows)."""
+    groups = {"semantic": semantic, "depth": depth, "pose": pose}
+    unknown = sorted(set(inputs) - set(POLICY_INPUTS))
+    if unknown or not inputs:
+        raise SpeedPolicyError(f"inputs: expected some of {', '.join(POLICY_INPUTS)}, got "
+                               f"{', '.join(inputs) or 'none'}")
+    missing = [name for name in inputs if groups[name] is None]
+    if missing:
+        raise SpeedPolicyError(f"inputs: no {', '.join(missing)} input given")
+    return np.concatenate([np.asarray(groups[name], dtype=np.float32) for name in POLICY_INPUTS if name in inputs],
+                          axis=-1)
 
 
 class SpeedPolicyError(ValueError):
@@ -64,16 +109,27 @@ def save_speed_policy(path: str | Path, net: SpeedPolicyNet, perception_sha256: 
     return write_checkpoint(path, net, header)
 
 
-def load_speed_policy(path: str | Path, perception_sha256: str | None = None) -> tuple[SpeedPolicyNet, dict]:
+def load_speed_policy(path: str | Path, perception_sha256: str | None = None,
+                      ground_pose_sha256: str | None = None) -> tuple[SpeedPolicyNet, dict]:
     """The network and header of a checkpoint; ``perception_sha256`` (if given) must match the
-    perception weights the policy was trained on."""
+    perception weights the policy was trained on, and ``ground_pose_sha256`` (if given, for a policy
+    that reads the pose) the ground-pose model's."""
     header, state = read_checkpoint(path, FORMAT, SpeedPolicyError, "speed policy", "speed-policy",
                                     hint=" (train one with `semloco train speed`)")
+    unknown = sorted(set(policy_inputs(header)) - set(POLICY_INPUTS))
+    if unknown:
+        raise SpeedPolicyError(f"speed policy: {path} reads inputs {', '.join(unknown)} this code does not make")
     if perception_sha256 is not None and header["perception_sha256"] != perception_sha256:
         raise SpeedPolicyError(
             f"speed policy: {path} was trained on the embedding of perception weights "
             f"{header['perception_sha256'][:12]}..., but the perception model loaded is {perception_sha256[:12]}...; "
             "retrain it with `semloco demos` + `semloco train speed`")
+    trained_pose = header.get("ground_pose_sha256", "")
+    if "pose" in policy_inputs(header) and ground_pose_sha256 is not None and trained_pose != ground_pose_sha256:
+        raise SpeedPolicyError(
+            f"speed policy: {path} was trained on the pose of ground-pose weights {trained_pose[:12] or 'unknown'}..., "
+            f"but the ground-pose model loaded is {ground_pose_sha256[:12]}...; retrain it with `semloco demos "
+            "--ground-pose-model` + `semloco train speed`")
     net = SpeedPolicyNet(header["embed_dim"], header["hidden"])
     try:
         net.load_state_dict(state)
@@ -139,11 +195,12 @@ def obstacle_speed_cap(distance_m: float | None, config: ObstacleCapConfig) -> f
 
 
 class SpeedPolicy:
-    """Run-time speed policy: embedding and obstacle readings in, a smoothed speed out."""
+    """Run-time speed policy: input features and obstacle readings in, a smoothed speed out."""
 
-    def __init__(self, net: SpeedPolicyNet, config: SpeedPolicyConfig):
+    def __init__(self, net: SpeedPolicyNet, config: SpeedPolicyConfig, inputs: tuple[str, ...] = ("semantic",)):
         self.net = net
         self.config = config
+        self.inputs = tuple(inputs)
         self.reset()
 
     def reset(self) -> None:
@@ -160,19 +217,24 @@ class SpeedPolicy:
         self._valid_reading_time: float | None = None  # of the last clear or obstacle reading
         self._stopped_for_obstacle = False  # the last command was 0 for an obstacle
 
-    def predict(self, embedding: np.ndarray) -> float:
-        """The network's speed for one embedding vector (no smoothing)."""
-        x = np.asarray(embedding, dtype=np.float32)
+    def predict(self, features: np.ndarray) -> float:
+        """The network's speed for one frame's feature vector (``policy_features``; no smoothing)."""
+        x = np.asarray(features, dtype=np.float32)
         if x.shape != (self.net.embed_dim,):
-            raise SpeedPolicyError(f"embedding: expected shape ({self.net.embed_dim},), got {x.shape}")
+            raise SpeedPolicyError(f"features ({' + '.join(self.inputs)}): expected shape "
+                                   f"({self.net.embed_dim},), got {x.shape}")
         if not np.all(np.isfinite(x)):
-            raise SpeedPolicyError("embedding: contains NaN or inf")
+            raise SpeedPolicyError("features: contain NaN or inf")
         with torch.no_grad():
             return float(self.net(torch.from_numpy(x)[None])[0])
 
-    def observe_embedding(self, embedding: np.ndarray, t: float) -> float:
-        """Update with a new frame's embedding at time ``t``; returns the new speed command."""
-        self.raw = self.predict(embedding)
+    def observe_features(self, features: np.ndarray, t: float, complete: bool = True) -> float:
+        """Update with a new frame's feature vector at time ``t``; returns the new speed command.
+        ``complete`` False: some input group had no fresh reading (zeros stand in for it), and that
+        frame's prediction is held to the slow gait's speed (``obstacle.unknown_speed_cap_mps``)."""
+        self.raw = self.predict(features)
+        if not complete:
+            self.raw = min(self.raw, self.config.obstacle.unknown_speed_cap_mps)
         tau = self.config.smoothing_time_constant_s
         if self.smoothed is None or tau == 0:
             self.smoothed = self.raw

@@ -58,7 +58,7 @@ class SpeedPolicyNode(Node):
 
     def on_embedding(self, msg: Float32MultiArray) -> None:
         try:
-            self.policy.observe_embedding(np.array(msg.data, dtype=np.float32), self.now_s())
+            self.policy.observe_features(np.array(msg.data, dtype=np.float32), self.now_s())
         except SpeedPolicyError as exc:
             self.get_logger().error(f"perception/embedding: {exc}", throttle_duration_sec=5.0)
 

@@ -37,7 +37,7 @@ class SpeedTrainingConfig:
     # loss: fast rigid terrain is a small share of most trails, and unweighted it was under-predicted.
     speed_band_edges_mps: tuple[float, ...] = (0.65, 0.9, 1.15)
     min_feature_std: float = 0.02  # floor of the normalisation: near-constant inputs must not blow up
-    # the input groups (semantic_locomotion.demos.INPUTS): the semantic embedding vector, the corridor's
+    # the input groups (locomotion.speed_policy.POLICY_INPUTS): the semantic embedding vector, the corridor's
     # depth summary, the inferred ground pose
     inputs: tuple[str, ...] = ("semantic",)
 
@@ -143,7 +143,9 @@ def _train(pairs: DemoPairs, out: Path, config: SpeedTrainingConfig, command: st
     out = Path(out)
     report["sha256"] = save_speed_policy(out, net, pairs.perception_sha256,
                                          {"val_mae_mps": best[0], "demo_minutes": minutes,
-                                          "inputs": list(config.inputs)})
+                                          "inputs": list(config.inputs),
+                                          "ground_pose_sha256": pairs.ground_pose_sha256
+                                          if "pose" in config.inputs else ""})
     out.with_suffix(".train.json").write_text(json.dumps({**report, "log": log}, indent=2))
     _plot(log, yv.numpy(), pred_val, out.with_suffix(".train.png"))
     out.with_suffix(".md").write_text(model_card(report, out.name))

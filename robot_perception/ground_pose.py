@@ -130,10 +130,10 @@ class GroundPose:
         change = math.degrees(math.atan(far[1])) - along if far is not None else math.nan
         return cls(along, math.degrees(math.atan(near[2])), change, near[0], far is not None)
 
-    def vector(self) -> np.ndarray:
-        """The policy's pose input (POSE_VECTOR_FIELDS): an unseen far window gives change 0, far_seen 0."""
-        change = self.slope_change_deg if self.far_seen else 0.0
-        return np.array([self.slope_along_deg, self.slope_across_deg, change, self.camera_height_m,
+    def fields(self) -> np.ndarray:
+        """POSE_VECTOR_FIELDS as a float32 array (slope change NaN when the far window is not seen):
+        what the pose node publishes (the speed policy's input is ``locomotion.speed_policy.pose_input``)."""
+        return np.array([self.slope_along_deg, self.slope_across_deg, self.slope_change_deg, self.camera_height_m,
                          float(self.far_seen)], dtype=np.float32)
 
 
@@ -285,10 +285,37 @@ class GroundPoseEstimator:
         far = tuple(planes[3:]) if view.far.sum() >= MIN_WINDOW_POINTS else None
         return GroundPose.from_planes(tuple(planes[:3]), far)
 
+    def frame_geometry(self, depth_m: np.ndarray, walkable: np.ndarray, intrinsics: np.ndarray | None,
+                       up: np.ndarray | None) -> FrameGeometry:
+        """The pose and the corridor's depth summary of one perceived frame: what the speed policy's
+        pose and depth inputs read (``intrinsics`` or ``up`` None or NaN: nothing known)."""
+        if intrinsics is None or up is None or not np.all(np.isfinite(up)):
+            return FrameGeometry(None, None)
+        view = self.view(depth_m, walkable, intrinsics, up)
+        return FrameGeometry(self.estimate_view(view), depth_summary(view))
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameGeometry:
+    """One frame's inferred ground pose (None: no near ground in view) and depth summary (None: no
+    camera intrinsics or attitude)."""
+
+    pose: GroundPose | None
+    summary: np.ndarray | None
+
+    def pose_fields(self) -> np.ndarray:
+        """``GroundPose.fields``; all NaN where no pose."""
+        return self.pose.fields() if self.pose is not None else np.full(len(POSE_VECTOR_FIELDS), np.nan, np.float32)
+
+    def summary_vector(self) -> np.ndarray:
+        """``depth_summary``, zeros (every knot unseen) where none."""
+        return self.summary if self.summary is not None else np.zeros(DEPTH_SUMMARY_SIZE, np.float32)
+
 
 DEPTH_SUMMARY_KNOTS_M = (0.5, 1.0, 1.5, 2.0, 2.5, 3.0)
 DEPTH_SUMMARY_HALF_WIDTH_M = 0.75
 DEPTH_SUMMARY_MIN_POINTS = 5
+DEPTH_SUMMARY_SIZE = 2 * (len(DEPTH_SUMMARY_KNOTS_M) - 1)  # heights of the knots beyond the first, seen flags
 
 
 def depth_summary(view: EncoderInput) -> np.ndarray:

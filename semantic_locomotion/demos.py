@@ -14,7 +14,7 @@ The pairs file (NPZ) holds ``embedding`` (N, 64 + C) float32
 bag each pair came from (validation splits are by episode, never by frame), ``time_s`` (N,),
 ``terrain`` (N,) where the bag has the simulator's /trail/terrain (analysis only), plus ``bags`` and
 the perception checkpoint's SHA-256 the embeddings belong to. With a ground-pose model it also holds
-the policy's other inputs of each frame: ``pose`` (N, 5) (``GroundPose.vector``: slope along, across,
+the policy's other inputs of each frame (and the model's SHA-256, ``ground_pose_sha256``): ``pose`` (N, 5) (``locomotion.speed_policy.pose_input``: slope along, across,
 change, camera height, far seen; zeros where no pose: no attitude reading or no ground in view) and
 ``depth_summary`` (N, 10) (``robot_perception.ground_pose.depth_summary``), from the frame's
 ``/camera/camera_info`` and the attitude of the latest ``/odom`` before it (the IMU's, as the
@@ -35,7 +35,6 @@ COMMAND_TOPIC = "/cmd_vel"
 TERRAIN_TOPIC = "/trail/terrain"
 CAMERA_INFO_TOPIC = "/camera/camera_info"
 ODOM_TOPIC = "/odom"
-INPUTS = ("semantic", "depth", "pose")  # the speed policy's input groups (DemoPairs.features)
 PAIRS_FILE = "pairs.npz"
 
 
@@ -51,24 +50,23 @@ class DemoPairs:
     images: np.ndarray | None = None
     depth_summary: np.ndarray | None = None
     pose: np.ndarray | None = None
+    ground_pose_sha256: str = ""  # of the ground-pose model that inferred ``pose`` ("" without)
 
     def features(self, inputs: tuple[str, ...]) -> np.ndarray:
-        """The policy's input rows: the named groups of INPUTS side by side, in INPUTS order."""
-        groups = {"semantic": self.embedding, "depth": self.depth_summary, "pose": self.pose}
-        unknown = sorted(set(inputs) - set(INPUTS))
-        if unknown or not inputs:
-            raise ValueError(f"inputs: expected some of {', '.join(INPUTS)}, got {', '.join(inputs) or 'none'}")
-        missing = [name for name in inputs if groups[name] is None]
-        if missing:
-            raise ValueError(f"pairs: no {', '.join(missing)} inputs; remake them with `semloco demos "
+        """The policy's input rows (``locomotion.speed_policy.policy_features``)."""
+        from locomotion.speed_policy import policy_features
+
+        if ("depth" in inputs or "pose" in inputs) and self.pose is None:
+            raise ValueError("pairs: no depth or pose inputs; remake them with `semloco demos "
                              "--ground-pose-model models/ground_pose.pt`")
-        return np.concatenate([groups[name] for name in INPUTS if name in inputs], axis=1).astype(np.float32)
+        return policy_features(inputs, self.embedding, self.depth_summary, self.pose)
 
     def save(self, path: str | Path) -> None:
         path = Path(path)
         arrays = {"embedding": self.embedding, "speed_mps": self.speed_mps, "episode": self.episode,
                   "time_s": self.time_s, "terrain": self.terrain, "bags": np.array(self.bags),
-                  "perception_sha256": np.array(self.perception_sha256)}
+                  "perception_sha256": np.array(self.perception_sha256),
+                  "ground_pose_sha256": np.array(self.ground_pose_sha256)}
         for name in ("images", "depth_summary", "pose"):
             if getattr(self, name) is not None:
                 arrays[name] = getattr(self, name)
@@ -89,7 +87,8 @@ class DemoPairs:
                 raise BagError(f"pairs: {path} lacks {', '.join(missing)}; not a `semloco demos` file")
             return cls(data["embedding"], data["speed_mps"], data["episode"], data["time_s"], data["terrain"],
                        [str(b) for b in data["bags"]], str(data["perception_sha256"]),
-                       data.get("images", None), data.get("depth_summary", None), data.get("pose", None))
+                       data.get("images", None), data.get("depth_summary", None), data.get("pose", None),
+                       str(data.get("ground_pose_sha256", "")))
 
     @property
     def minutes(self) -> float:
@@ -164,29 +163,15 @@ def bag_pairs(bag: Path, image_topic: str = IMAGE_TOPIC, command_topic: str = CO
         yield time_ns * 1e-9, image_to_array(deserialize_message(data, Image)), commands[index], terrain, k, q
 
 
-def frame_geometry(out, intrinsics, attitude, estimator, walkable_ids, mount_pitch_rad: float
-                   ) -> tuple[np.ndarray, np.ndarray]:
-    """(pose vector, depth summary) of one perceived frame; zeros where it has no intrinsics or
-    attitude, or no pose (no ground in view)."""
-    from robot_perception.ground_pose import DEPTH_SUMMARY_KNOTS_M, POSE_VECTOR_FIELDS, depth_summary
-    from robot_perception.pointcloud import camera_up_vector
-
-    pose = np.zeros(len(POSE_VECTOR_FIELDS), np.float32)
-    if intrinsics is None or attitude is None:
-        return pose, np.zeros(2 * (len(DEPTH_SUMMARY_KNOTS_M) - 1), np.float32)
-    view = estimator.view(out.depth_m, np.isin(out.labels, walkable_ids), intrinsics,
-                          camera_up_vector(attitude, mount_pitch_rad))
-    estimate = estimator.estimate_view(view)
-    return (pose if estimate is None else estimate.vector()), depth_summary(view)
-
-
 def demos_to_pairs(folder: str | Path, perception_checkpoint: str | Path, keep_images: bool = False,
                    progress=None, label_lag_s: float = 0.0, ground_pose_checkpoint: str | Path | None = None
                    ) -> DemoPairs:
     import math
 
+    from locomotion.speed_policy import pose_input
     from robot_perception.ground_pose import GroundPoseEstimator
     from robot_perception.inference import TerrainPerception
+    from robot_perception.pointcloud import camera_up_vector
     from sim.camera import load_camera_config
     from sim.terrain import WALKABLE_CLASSES
 
@@ -202,9 +187,10 @@ def demos_to_pairs(folder: str | Path, perception_checkpoint: str | Path, keep_i
         for t, image, speed, terrain, intrinsics, attitude in bag_pairs(bag, label_lag_s=label_lag_s):
             out = perception.process(image)
             if estimator is not None:
-                pose, summary = frame_geometry(out, intrinsics, attitude, estimator, walkable_ids, mount_pitch)
-                rows["pose"].append(pose)
-                rows["depth"].append(summary)
+                up = None if attitude is None else camera_up_vector(attitude, mount_pitch)
+                geometry = estimator.frame_geometry(out.depth_m, np.isin(out.labels, walkable_ids), intrinsics, up)
+                rows["pose"].append(pose_input(geometry.pose_fields()))
+                rows["depth"].append(geometry.summary_vector())
             rows["embedding"].append(out.embedding)
             rows["speed"].append(speed)
             rows["episode"].append(index)
@@ -228,4 +214,5 @@ def demos_to_pairs(folder: str | Path, perception_checkpoint: str | Path, keep_i
         images=np.stack(rows["image"]) if keep_images else None,
         depth_summary=np.stack(rows["depth"]) if estimator is not None else None,
         pose=np.stack(rows["pose"]) if estimator is not None else None,
+        ground_pose_sha256=estimator.header["sha256"] if estimator is not None else "",
     )

@@ -93,6 +93,7 @@ class DatasetRequest:
     burst_frames: int = 5  # consecutive camera frames per capture point (longer: video for flicker evaluation)
     max_slope_deg: float | None = None  # slopes of the random trails (None: random_trail's default; 0: flat)
     flat_start: bool = True  # make each trail's first segment flat (see TrailJob.flat_start)
+    segment_length_range_m: tuple[float, float] = (4.0, 9.0)  # of the random trails' segments
 
 
 def with_boulders(trail: Trail, seed: int) -> Trail:
@@ -212,10 +213,12 @@ class TrailJob:
     # dataset would hold 30 frames of the first metre. The segment keeps its terrain and length; the
     # crest or dip at its end becomes a plain climb or descent.
     flat_start: bool = True
+    segment_length_range_m: tuple[float, float] = (4.0, 9.0)
 
     def trail(self) -> Trail:
         slopes = {} if self.max_slope_deg is None else {"max_slope_deg": self.max_slope_deg}
-        trail = random_trail(self.seed, name=f"trail_{self.index:03d}", **slopes)
+        trail = random_trail(self.seed, name=f"trail_{self.index:03d}", length_range_m=self.segment_length_range_m,
+                             **slopes)
         if self.flat_start and trail.segments and trail.segments[0].slope_deg != 0.0:
             first = dataclasses.replace(trail.segments[0], slope_deg=0.0)
             trail = dataclasses.replace(trail, segments=(first, *trail.segments[1:]))
@@ -286,7 +289,7 @@ def dataset_card(request: DatasetRequest, trail_seeds: list[int], camera_config:
         "format": "semantic_locomotion synthetic dataset v1 (see sim/dataset.py)",
         "command": request.command, "seed": request.seed, "trail_seeds": trail_seeds,
         "boulders": request.boulders, "burst_frames": request.burst_frames, "max_slope_deg": request.max_slope_deg,
-        "flat_start": request.flat_start,
+        "flat_start": request.flat_start, "segment_length_range_m": list(request.segment_length_range_m),
         "classes": {str(i): name for i, name in enumerate(catalogue.class_names)},
         "walkable_classes": list(catalogue.walkable), "ignore_label": IGNORE_LABEL,
         "camera": dataclasses.asdict(camera_config),
@@ -311,7 +314,7 @@ def make_dataset(request: DatasetRequest, progress=None, capture: TrailCapture |
     rng = np.random.default_rng(request.seed)
     trail_seeds = [int(s) for s in rng.integers(0, 2**31 - 1, request.trails)]
     jobs = [TrailJob(t, seed, request.frames_per_trail, request.burst_frames, request.boulders, request.max_slope_deg,
-                     request.flat_start) for t, seed in enumerate(trail_seeds)]
+                     request.flat_start, request.segment_length_range_m) for t, seed in enumerate(trail_seeds)]
     card = dataset_card(request, trail_seeds, camera_config)
     writer = DatasetWriter(out, card, load_terrain_catalogue().class_names, progress)
     try:

@@ -51,6 +51,27 @@ def per_terrain_speeds(samples: list[TrailSample]) -> dict:
     return out
 
 
+def per_segment_speeds(samples: list[TrailSample], trail: Trail) -> list[dict]:
+    """For each segment of the trail, in order: its terrain and slope, and the distance covered,
+    time spent and mean achieved and commanded speed on it (intervals go to their start's segment,
+    as in ``per_terrain_speeds``); a segment the run never reached has duration 0 and speeds None."""
+    starts = trail.segment_starts_m
+    rows = [{"terrain": seg.terrain, "slope_deg": seg.slope_deg, "start_m": float(start), "length_m": seg.length_m,
+             "distance_m": 0.0, "duration_s": 0.0, "_command_s": 0.0} for start, seg in zip(starts, trail.segments)]
+    for a, b in itertools.pairwise(samples):
+        index = int(np.searchsorted(starts, a.distance_m, side="right")) - 1
+        row = rows[min(max(index, 0), len(rows) - 1)]
+        dt = b.time_s - a.time_s
+        row["distance_m"] += b.distance_m - a.distance_m
+        row["duration_s"] += dt
+        row["_command_s"] += a.commanded_mps * dt
+    for row in rows:
+        t = row["duration_s"]
+        row["mean_speed_mps"] = row["distance_m"] / t if t > 0 else None
+        row["mean_command_mps"] = row.pop("_command_s") / t if t > 0 else None
+    return rows
+
+
 def summarize(samples: list[TrailSample], *, trail: Trail, policy: str, seed: int, completed: bool, fell: bool,
               end_reason: str, energy_j: float, weight_n: float, sim_time_s: float, wall_time_s: float,
               extra: dict | None = None) -> dict:
@@ -66,6 +87,7 @@ def summarize(samples: list[TrailSample], *, trail: Trail, policy: str, seed: in
         "farthest_m": max(s.distance_m for s in samples) - start.distance_m,
         "avg_speed_mps": distance / duration if duration > 0 else 0.0,
         "per_terrain": per_terrain_speeds(samples),
+        "per_segment": per_segment_speeds(samples, trail),
         "cost_of_transport": energy_j / (weight_n * distance) if distance > 0.05 else None,
         "max_lateral_offset_m": max(abs(s.lateral_m) for s in samples),
         "real_time_factor": sim_time_s / wall_time_s if wall_time_s > 0 else None,

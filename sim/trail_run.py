@@ -67,6 +67,7 @@ class TrailRunRequest:
     gui: bool = False
     perception_checkpoint: Path | None = None
     speed_checkpoint: Path | None = None
+    ground_pose_checkpoint: Path | None = None
     time_limit_s: float | None = None
 
     def __post_init__(self) -> None:
@@ -78,7 +79,8 @@ class CameraSpeedSource:
     """The learned policy's eyes: render a frame, perceive it, decide a speed (obstacle-capped)."""
 
     def __init__(self, world: SimWorld, ground: TrailGround, request: TrailRunRequest):
-        from locomotion.speed_policy import SpeedPolicy, load_speed_policy, load_speed_policy_config
+        from locomotion.speed_policy import SpeedPolicy, load_speed_policy, load_speed_policy_config, policy_inputs
+        from robot_perception.ground_pose import GroundPoseEstimator
         from robot_perception.inference import TerrainPerception
         from robot_perception.pointcloud import load_corridor_config, obstacle_class_ids, vegetation_heights
         from sim.camera import Camera, load_camera_config
@@ -88,8 +90,14 @@ class CameraSpeedSource:
         speed_path = request.speed_checkpoint or models_dir() / "speed_policy.pt"
         catalogue = load_terrain_catalogue()
         self.perception = TerrainPerception(perception_path, threads=1, expected_classes=catalogue.class_names)
-        net, self.speed_header = load_speed_policy(speed_path, self.perception.header["sha256"])
-        self.policy = SpeedPolicy(net, load_speed_policy_config())
+        _, self.speed_header = load_speed_policy(speed_path)
+        self.inputs = policy_inputs(self.speed_header)
+        # the depth summary and the pose come from the ground-pose estimator's view of the frame
+        self.estimator = (GroundPoseEstimator(request.ground_pose_checkpoint or models_dir() / "ground_pose.pt")
+                          if {"depth", "pose"} & set(self.inputs) else None)
+        net, _ = load_speed_policy(speed_path, self.perception.header["sha256"],
+                                   self.estimator.header["sha256"] if self.estimator is not None else None)
+        self.policy = SpeedPolicy(net, load_speed_policy_config(), self.inputs)
         self.camera_config = load_camera_config()
         # its own render scene: only what the frame can show (the same pixels, see sim.camera.RenderScene)
         self.camera = Camera.for_trail(world.client, self.camera_config, ground, catalogue.label_id("sky"),
@@ -99,20 +107,30 @@ class CameraSpeedSource:
         self.corridor = load_corridor_config()
         self.walkable_ids, self.rangeless_ids = obstacle_class_ids(self.perception.class_names)
         self.vegetation = vegetation_heights(self.perception.class_names, self.corridor)
+        self.geometry = None  # the latest frame's (robot_perception.ground_pose.FrameGeometry), with an estimator
         self.frames = 0
         self.perception_s = 0.0
         self.obstacle_frames = 0
 
     def decide(self, world: SimWorld, t: float) -> float:
+        import numpy as np
+
+        from locomotion.speed_policy import policy_features, pose_input
         from robot_perception.pointcloud import OBSTACLE, camera_up_vector, corridor_reading
 
         truth = world.ground_truth()
         frame = self.camera.render(truth.position, truth.orientation_xyzw, world.time_s, rgb_only=True)
         start = time.perf_counter()
         out = self.perception.process(frame.rgb)
-        self.policy.observe_embedding(out.embedding, t)
         # the simulated IMU reports the trunk's attitude exactly (sim.world.SimWorld.sensors)
         up = camera_up_vector(truth.orientation_xyzw, math.radians(self.camera_config.mount_pitch_deg))
+        self.geometry = None
+        if self.estimator is not None:
+            self.geometry = self.estimator.frame_geometry(out.depth_m, np.isin(out.labels, self.walkable_ids),
+                                                          frame.intrinsics, up)
+        self.policy.observe_features(policy_features(
+            self.inputs, out.embedding, self.geometry and self.geometry.summary_vector(),
+            self.geometry and pose_input(self.geometry.pose_fields())), t)
         reading = corridor_reading(out.depth_m, out.labels, frame.intrinsics, self.walkable_ids, self.corridor,
                                    rangeless_ids=self.rangeless_ids, up=up, vegetation=self.vegetation)
         self.policy.observe_obstacle(reading.distance_m, t)

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from locomotion import kinematics as kin
+from locomotion.speed_policy import pose_input
 from robot_perception.ground_pose import (
     FAR_WINDOW_M, NEAR_WINDOW_M, GroundPose, GroundPoseError, GroundPoseEstimator, GroundPoseNet, analytic_pose,
     depth_summary, encoder_input,
@@ -140,11 +141,17 @@ def test_rendering_loss_is_lowest_at_the_true_planes():
     assert planes.shape == (2, 6) and torch.isfinite(planes).all()
 
 
-def test_pose_vector_marks_an_unseen_far_window():
+def test_pose_input_marks_an_unseen_far_window_and_a_missing_pose():
     pose = GroundPose.from_planes((0.35, 0.1, 0.0), None)
     assert math.isnan(pose.slope_change_deg) and not pose.far_seen
-    vector = pose.vector()
+    fields = pose.fields()
+    assert math.isnan(fields[2]) and fields[4] == 0.0
+    vector = pose_input(fields)  # the policy's input: change 0, far not seen, nothing NaN
     assert vector[2] == 0.0 and vector[4] == 0.0 and np.all(np.isfinite(vector))
+    assert vector[0] == pytest.approx(math.degrees(math.atan(0.1)))
+    seen = pose_input(GroundPose.from_planes((0.35, 0.1, 0.0), (0.3, 0.0, 0.0)).fields())
+    assert seen[4] == 1.0 and seen[2] == pytest.approx(-math.degrees(math.atan(0.1)))
+    assert pose_input(np.full(5, np.nan)).tolist() == [0.0] * 5  # no pose: zeros, as in the training pairs
 
 
 @pytest.fixture(scope="module")

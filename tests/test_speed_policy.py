@@ -47,9 +47,9 @@ def test_runtime_policy_smooths_caps_and_goes_stale():
     assert policy.command(0.0) == 0.0  # nothing seen yet: stand
     embedding = np.zeros(4, dtype=np.float32)
     policy.observe_obstacle(float("inf"), 0.0)  # a clear corridor (with none yet the slow gait's speed caps it)
-    assert policy.observe_embedding(embedding, 0.0) == pytest.approx(1.2, abs=1e-5)
+    assert policy.observe_features(embedding, 0.0) == pytest.approx(1.2, abs=1e-5)
     policy.net = constant_net(0.4)
-    after = policy.observe_embedding(embedding, 0.2)
+    after = policy.observe_features(embedding, 0.2)
     assert 0.4 < after < 1.2  # low-passed, not a jump
     assert after == pytest.approx(0.4 + 0.8 * math.exp(-0.2 / 0.3), abs=1e-4)
     policy.observe_obstacle(1.0, 0.3)
@@ -60,9 +60,9 @@ def test_runtime_policy_smooths_caps_and_goes_stale():
     assert policy.command(0.3) == after
     assert policy.command(1.3) == 0.0  # no embedding for over a second: stop
     with pytest.raises(SpeedPolicyError, match="shape"):
-        policy.observe_embedding(np.zeros(5, dtype=np.float32), 2.0)
+        policy.observe_features(np.zeros(5, dtype=np.float32), 2.0)
     with pytest.raises(SpeedPolicyError, match="NaN"):
-        policy.observe_embedding(np.array([0, np.nan, 0, 0], dtype=np.float32), 2.0)
+        policy.observe_features(np.array([0, np.nan, 0, 0], dtype=np.float32), 2.0)
 
 
 def test_a_close_obstacle_is_remembered_when_the_view_loses_it():
@@ -71,7 +71,7 @@ def test_a_close_obstacle_is_remembered_when_the_view_loses_it():
                                                           remember_confirm_frames=1))
     policy = SpeedPolicy(constant_net(1.0), config)
     embedding = np.zeros(4, dtype=np.float32)
-    policy.observe_embedding(embedding, 0.0)
+    policy.observe_features(embedding, 0.0)
     policy.observe_obstacle(4.0, 0.0)  # far: capped, not remembered
     assert policy.command(0.0) == pytest.approx(1.0)  # sqrt(2*0.5*3) > 1
     policy.observe_obstacle(float("inf"), 0.0)
@@ -81,7 +81,7 @@ def test_a_close_obstacle_is_remembered_when_the_view_loses_it():
     for _ in range(100):
         policy.observe_obstacle(float("nan"), t)  # the boulder fills the view: no ground, no reading
         t += 0.05
-        policy.observe_embedding(embedding, t)
+        policy.observe_features(embedding, t)
         speeds.append(policy.command(t))
     travelled = sum(v * 0.05 for v in speeds)
     assert speeds[-1] == 0.0 and 0.8 < travelled <= 1.0 + 1e-6  # stopped stop_distance_m short of it
@@ -97,7 +97,7 @@ def test_once_stopped_for_an_obstacle_readings_just_past_the_stop_distance_do_no
                                                           resume_margin_m=0.5))
     policy = SpeedPolicy(constant_net(1.0), config)
     embedding = np.zeros(4, dtype=np.float32)
-    policy.observe_embedding(embedding, 0.0)
+    policy.observe_features(embedding, 0.0)
     for d in (2.2, 2.2):  # approaching: a little past the stop distance still allows creeping
         policy.observe_obstacle(d, 0.0)
     assert policy.command(0.0) == pytest.approx(math.sqrt(2 * 0.5 * 0.2))
@@ -123,7 +123,7 @@ def test_a_remembered_false_alarm_is_forgotten_when_the_view_stays_clear():
                                                           remember_confirm_frames=3, forget_after_clear_frames=4))
     policy = SpeedPolicy(constant_net(1.4), config)
     embedding = np.zeros(4, dtype=np.float32)
-    policy.observe_embedding(embedding, 0.0)
+    policy.observe_features(embedding, 0.0)
     for d in (2.3, 2.2):  # two readings: capped, but not remembered
         policy.observe_obstacle(d, 0.0)
     policy.observe_obstacle(float("inf"), 0.0)
@@ -144,20 +144,20 @@ def test_speeds_up_only_after_walking_past_what_made_it_slow():
     t = 0.0
     for _ in range(10):  # deep grass in view
         policy.observe_obstacle(float("inf"), t)
-        assert policy.observe_embedding(embedding, t) == pytest.approx(0.5, abs=1e-5)
+        assert policy.observe_features(embedding, t) == pytest.approx(0.5, abs=1e-5)
         t += 0.2
     policy.net = constant_net(1.4)  # the camera now sees asphalt; the hind legs are still in the grass
     speeds = []
     for _ in range(20):
         policy.observe_obstacle(float("inf"), t)
-        speeds.append(policy.observe_embedding(embedding, t))
+        speeds.append(policy.observe_features(embedding, t))
         t += 0.2
     held = [v for v in speeds if v < 1.0]
     assert len(held) * 0.2 == pytest.approx(1.2 / 0.5, abs=0.21)  # 1.2 m at 0.5 m/s
     assert speeds[-1] == pytest.approx(1.4, abs=1e-5)
     policy.net = constant_net(0.5)  # slowing down is immediate
     policy.observe_obstacle(float("inf"), t)
-    assert policy.observe_embedding(embedding, t) == pytest.approx(0.5, abs=1e-5)
+    assert policy.observe_features(embedding, t) == pytest.approx(0.5, abs=1e-5)
 
 
 def unknown_test_policy(speed: float = 1.4) -> SpeedPolicy:
@@ -171,32 +171,32 @@ def test_no_reading_yet_caps_the_speed_to_the_slow_gait():
     policy = unknown_test_policy()
     embedding = np.zeros(4, dtype=np.float32)
     for t in np.arange(0.0, 3.0, 0.2):  # embeddings arrive, the depth check has said nothing
-        assert policy.observe_embedding(embedding, t) == pytest.approx(0.5)
+        assert policy.observe_features(embedding, t) == pytest.approx(0.5)
     policy.observe_obstacle(float("nan"), 3.0)  # and its first word is "unknown"
     assert policy.command(3.0) == pytest.approx(0.5)
     policy.observe_obstacle(float("inf"), 3.2)  # a valid clear reading lifts it
-    assert policy.observe_embedding(embedding, 3.2) == pytest.approx(1.4, abs=1e-5)
+    assert policy.observe_features(embedding, 3.2) == pytest.approx(1.4, abs=1e-5)
 
 
 def test_nan_readings_cap_the_speed_after_the_configured_time_and_clear_lifts_it():
     policy = unknown_test_policy()
     embedding = np.zeros(4, dtype=np.float32)
     policy.observe_obstacle(float("inf"), 0.0)
-    policy.observe_embedding(embedding, 0.0)
+    policy.observe_features(embedding, 0.0)
     speeds = {}
     for t in (0.2, 0.4, 0.6, 0.8):
         policy.observe_obstacle(float("nan"), t)  # a crest: the ground beyond drops out of sight
-        speeds[t] = policy.observe_embedding(embedding, t)
+        speeds[t] = policy.observe_features(embedding, t)
     assert speeds[0.2] == speeds[0.4] == pytest.approx(1.4, abs=1e-5)  # within unknown_after_s of the last clear one
     assert speeds[0.6] == speeds[0.8] == pytest.approx(0.5)  # then the slow gait's speed
     policy.observe_obstacle(float("inf"), 1.0)
-    assert policy.observe_embedding(embedding, 1.0) == pytest.approx(1.4, abs=1e-5)
+    assert policy.observe_features(embedding, 1.0) == pytest.approx(1.4, abs=1e-5)
 
 
 def test_a_nan_reading_does_not_lift_an_obstacle_cap():
     policy = unknown_test_policy()
     embedding = np.zeros(4, dtype=np.float32)
-    policy.observe_embedding(embedding, 0.0)
+    policy.observe_features(embedding, 0.0)
     for _ in range(2):
         policy.observe_obstacle(2.8, 0.0)  # confirmed, too far to be remembered
     capped = math.sqrt(2 * 0.5 * 1.8)
@@ -213,7 +213,7 @@ def test_a_depth_check_that_stops_publishing_goes_stale():
     policy.observe_obstacle(float("inf"), 0.0)
     speeds = {}
     for t in (0.0, 0.3, 0.5, 0.7, 2.0):  # embeddings keep coming, obstacle readings do not
-        speeds[t] = policy.observe_embedding(embedding, t)
+        speeds[t] = policy.observe_features(embedding, t)
     assert speeds[0.0] == speeds[0.3] == speeds[0.5] == pytest.approx(1.4, abs=1e-5)
     assert speeds[0.7] == speeds[2.0] == pytest.approx(0.5)
     policy.observe_obstacle(float("inf"), 2.1)
@@ -353,13 +353,13 @@ def test_depth_and_pose_inputs_are_used_when_asked(tmp_path):
     n = len(pairs.speed_mps)
     slope = rng.uniform(-10, 10, n).astype(np.float32)
     pairs.speed_mps = (1.0 - 0.04 * np.abs(slope)).astype(np.float32)
-    with pytest.raises(ValueError, match="no depth, pose inputs"):
+    with pytest.raises(ValueError, match="no depth or pose inputs"):
         pairs.features(("semantic", "depth", "pose"))
     pairs.pose = np.stack([slope, np.zeros(n), np.zeros(n), np.full(n, 0.35), np.ones(n)], axis=1).astype(np.float32)
     pairs.depth_summary = np.zeros((n, 10), np.float32)
     pairs.save(tmp_path / "pairs.npz")
     pairs = DemoPairs.load(tmp_path)
-    assert pairs.features(("pose", "semantic")).shape == (n, 16 + 5)  # always in INPUTS order
+    assert pairs.features(("pose", "semantic")).shape == (n, 16 + 5)  # always in POLICY_INPUTS order
     blind = train_speed_policy(pairs, tmp_path / "blind.pt", SpeedTrainingConfig(epochs=60), progress=False)
     seeing = train_speed_policy(pairs, tmp_path / "seeing.pt",
                                 SpeedTrainingConfig(epochs=60, inputs=("semantic", "depth", "pose")), progress=False)
