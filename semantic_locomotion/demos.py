@@ -14,8 +14,9 @@ The pairs file (NPZ) holds ``embedding`` (N, 64 + C) float32
 bag each pair came from (validation splits are by episode, never by frame), ``time_s`` (N,),
 ``terrain`` (N,) where the bag has the simulator's /trail/terrain (analysis only), plus ``bags`` and
 the perception checkpoint's SHA-256 the embeddings belong to. With a ground-pose model it also holds
-the policy's other inputs of each frame (and the model's SHA-256, ``ground_pose_sha256``): ``pose`` (N, 5) (``locomotion.speed_policy.pose_input``: slope along, across,
-change, camera height, far seen; zeros where no pose: no attitude reading or no ground in view) and
+the policy's other inputs of each frame (and the model's SHA-256, ``ground_pose_sha256``): ``pose``
+(N, 5) (``locomotion.speed_policy.pose_input``: slope along, across, change, camera height, far
+seen; zeros where no pose: no attitude reading or no ground in view) and
 ``depth_summary`` (N, 10) (``robot_perception.ground_pose.depth_summary``), from the frame's
 ``/camera/camera_info`` and the attitude of the latest ``/odom`` before it (the IMU's, as the
 controller publishes it).
