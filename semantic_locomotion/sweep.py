@@ -63,6 +63,8 @@ class RunSpec:
     trail: str = dataclasses.field(metadata={"id": "{}"})
     policy: str = dataclasses.field(metadata={"id": "{}"})
     seed: int = dataclasses.field(metadata={"id": "seed{}"})
+    # the learned policy's checkpoint ("": the shipped one); named in the id by its file's stem
+    speed_model: str = dataclasses.field(default="", metadata={"id": "model-{}", "stem": True})
 
     @property
     def run_id(self) -> str:
@@ -70,11 +72,13 @@ class RunSpec:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if f.default is dataclasses.MISSING or value != f.default:
-                parts.append(re.sub(r"[^A-Za-z0-9._-]", "-", f.metadata["id"].format(value)))
+                shown = Path(value).stem if f.metadata.get("stem") else value
+                parts.append(re.sub(r"[^A-Za-z0-9._-]", "-", f.metadata["id"].format(shown)))
         return "__".join(parts)  # a file name: a trail given as a path has its separators replaced
 
 
-GRID_AXIS_OF_FIELD = {"trail": "trails", "policy": "policies", "seed": "seeds"}  # RunSpec field -> SweepGrid axis
+# RunSpec field -> SweepGrid axis
+GRID_AXIS_OF_FIELD = {"trail": "trails", "policy": "policies", "seed": "seeds", "speed_model": "speed_models"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,11 +88,14 @@ class SweepGrid:
     trails: tuple[str, ...]
     policies: tuple[str, ...]
     seeds: tuple[int, ...]
+    speed_models: tuple[str, ...] = ("",)  # only the learned policy runs once per model
 
     def runs(self) -> list[RunSpec]:
         names = [f.name for f in dataclasses.fields(RunSpec)]
         values = [tuple(dict.fromkeys(getattr(self, GRID_AXIS_OF_FIELD[n]))) for n in names]
-        return [RunSpec(**dict(zip(names, combo))) for combo in itertools.product(*values)]
+        specs = [RunSpec(**dict(zip(names, combo))) for combo in itertools.product(*values)]
+        specs = [s if s.policy == "learned" else dataclasses.replace(s, speed_model="") for s in specs]
+        return list(dict.fromkeys(specs))
 
 
 @dataclasses.dataclass
@@ -115,6 +122,9 @@ def validate_grid(grid: SweepGrid) -> None:
     for seed in grid.seeds:
         if seed < 0:
             raise SweepInputError(f"--seeds: must be >= 0, got {seed}")
+    for model in grid.speed_models:
+        if model and not Path(model).is_file():
+            raise SweepInputError(f"--speed-models: {model} does not exist")
 
 
 def should_plot(spec: RunSpec) -> bool:
@@ -130,7 +140,9 @@ def execute_run(spec: RunSpec, keep_samples: bool) -> RunOutcome:
 
     torch.set_num_threads(1)
     start = time.perf_counter()
-    report, samples = run_trail(TrailRunRequest(load_trail(spec.trail), spec.policy, spec.seed))
+    speed_model = Path(spec.speed_model) if spec.speed_model else None
+    report, samples = run_trail(TrailRunRequest(load_trail(spec.trail), spec.policy, spec.seed,
+                                                speed_checkpoint=speed_model))
     report["wall_s"] = time.perf_counter() - start
     return RunOutcome(report, samples if keep_samples else None)
 
@@ -371,7 +383,9 @@ def plot_outcome(spec: RunSpec, outcome: RunOutcome, plots_dir: Path) -> None:
 
     plots_dir.mkdir(parents=True, exist_ok=True)
     trail = load_trail(spec.trail)
-    plot_run(outcome.report, outcome.samples, trail, plots_dir / f"{trail.name}_{spec.policy}_seed{spec.seed}.png")
+    model = f"_{Path(spec.speed_model).stem}" if spec.speed_model else ""
+    name = f"{trail.name}_{spec.policy}_seed{spec.seed}{model}.png"
+    plot_run(outcome.report, outcome.samples, trail, plots_dir / name)
 
 
 def run_sweep(runs: list[RunSpec], runs_dir: Path, plots_dir: Path | None = None, quiet: bool = False) -> list[dict]:

@@ -178,3 +178,28 @@ def atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     tmp.replace(path)
+
+
+SLOPED_SEGMENT_DEG = 3.0  # a segment this steep or steeper counts as "on a slope"
+
+
+def segment_speed_errors(run: dict, reference: dict, field: str = "mean_command_mps") -> dict:
+    """Per-segment |run - reference| of ``field`` (the commanded speed by default: the speed chosen)
+    over the segments both runs walked (reports with ``per_segment``, of the same trail): the mean over
+    all of them, over the sloped ones (|slope| >= SLOPED_SEGMENT_DEG) and the largest, with where."""
+    if run["trail"] != reference["trail"]:
+        raise ValueError(f"segment errors: runs of different trails ({run['trail']}, {reference['trail']})")
+    errors, sloped, worst = [], [], (0.0, "")
+    for index, (a, b) in enumerate(zip(run["per_segment"], reference["per_segment"])):
+        if a[field] is None or b[field] is None:
+            continue  # a segment one of the runs never reached
+        error = abs(a[field] - b[field])
+        errors.append(error)
+        if abs(a["slope_deg"]) >= SLOPED_SEGMENT_DEG:
+            sloped.append(error)
+        if error >= worst[0]:
+            worst = (error, f"segment {index} ({a['terrain']} {a['slope_deg']:+.0f} deg): {a[field]:.2f} vs "
+                            f"{b[field]:.2f}")
+    mean = lambda values: float(np.mean(values)) if values else None
+    return {"segments": len(errors), "mean_mps": mean(errors), "sloped_segments": len(sloped),
+            "sloped_mean_mps": mean(sloped), "max_mps": worst[0], "max_at": worst[1]}

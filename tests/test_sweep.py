@@ -110,6 +110,10 @@ def test_run_ids_are_stable_and_cover_the_grid():
     runs = SweepGrid(("short", "demo"), ("learned", "fixed-slow"), (0, 1)).runs()
     assert len(runs) == 8 and len({r.run_id for r in runs}) == 8
     assert RunSpec("demo", "learned", 0).run_id == "demo__learned__seed0"
+    # a speed-model axis: learned runs once per model (named by the file's stem), the others once
+    models = SweepGrid(("demo",), ("learned", "oracle"), (0,), ("/x/semantic.pt", "/x/all.pt")).runs()
+    assert [r.run_id for r in models] == ["demo__learned__seed0__model-semantic", "demo__learned__seed0__model-all",
+                                          "demo__oracle__seed0"]
 
 
 def test_the_sweep_knows_the_policies_run_trail_knows():

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from sim.trail import load_trail
-from sim.trail_report import REQUIRED_FIELDS, TrailSample, per_terrain_speeds
+from semantic_locomotion.trail_table import segment_speed_errors
+from sim.trail import Trail, TrailSegment, load_trail
+from sim.trail_report import REQUIRED_FIELDS, TrailSample, per_segment_speeds, per_terrain_speeds
 from sim.trail_run import TrailRunRequest, run_trail
 
 ROOT = Path(__file__).parents[1]
@@ -23,6 +24,28 @@ def test_per_terrain_speeds_from_samples():
                                               "duration_s": 1.0})
     assert table["deep_grass"]["mean_speed_mps"] == pytest.approx(0.3)
     assert table["deep_grass"]["duration_s"] == pytest.approx(1.0)
+
+
+def test_per_segment_speeds_and_their_errors_against_a_reference():
+    """Two segments of one terrain are kept apart (a flat run-up, then a climb); a segment the run
+    never reached has no speed and is left out of the errors against another run."""
+    trail = Trail("t", 0, (TrailSegment("asphalt", 1.0), TrailSegment("asphalt", 1.0, 6.0),
+                           TrailSegment("gravel", 5.0, -4.0)))
+    samples = [TrailSample(t * 0.5, d, 0.0, "asphalt", cmd, 0.0, 0.1, 2.0) for t, (d, cmd) in enumerate(
+        [(0.0, 1.4), (0.7, 1.4), (1.4, 1.0), (1.6, 1.0), (1.8, 1.0)])]
+    rows = per_segment_speeds(samples, trail)
+    assert [r["slope_deg"] for r in rows] == [0.0, 6.0, -4.0] and [r["start_m"] for r in rows] == [0.0, 1.0, 2.0]
+    assert rows[0]["mean_speed_mps"] == pytest.approx(1.4) and rows[0]["mean_command_mps"] == pytest.approx(1.4)
+    assert rows[1]["mean_speed_mps"] == pytest.approx(0.4) and rows[1]["mean_command_mps"] == pytest.approx(1.0)
+    assert rows[2]["duration_s"] == 0.0 and rows[2]["mean_speed_mps"] is None
+    faster = [dict(r, mean_command_mps=None if r["mean_command_mps"] is None else r["mean_command_mps"] + 0.2)
+              for r in rows]
+    faster[2]["mean_command_mps"] = 0.8  # reached by the other run only: not compared
+    errors = segment_speed_errors({"trail": "t", "per_segment": faster}, {"trail": "t", "per_segment": rows})
+    assert errors["segments"] == 2 and errors["mean_mps"] == pytest.approx(0.2)
+    assert errors["sloped_segments"] == 1 and errors["sloped_mean_mps"] == pytest.approx(0.2)
+    with pytest.raises(ValueError, match="different trails"):
+        segment_speed_errors({"trail": "t", "per_segment": rows}, {"trail": "u", "per_segment": rows})
 
 
 def test_cli_oracle_writes_report_and_plot(tmp_path):
