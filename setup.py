@@ -35,6 +35,7 @@ setup(
             "sim_node = sim.sim_node:main",
             "segmentation_node = robot_perception.segmentation_node:main",
             "depth_node = robot_perception.depth_node:main",
+            "ground_pose_node = robot_perception.ground_pose_node:main",
             "speed_policy_node = locomotion.speed_policy_node:main",
             "gait_selector_node = locomotion.gait_selector_node:main",
             "recorder_node = semantic_locomotion.recorder_node:main",

@@ -1,4 +1,4 @@
-"""What the perception nodes share: the shipped checkpoint, their parameters, the camera QoS and
+"""What the perception nodes share: the shipped checkpoints, their parameters, the camera QoS and
 turning an incoming image into a perception result (or one throttled error)."""
 
 from __future__ import annotations
@@ -13,13 +13,18 @@ from robot_perception.inference import ImageError, PerceptionOutput, TerrainPerc
 from robot_perception.ros_images import image_to_array
 
 
-def default_checkpoint() -> str:
-    """models/terrain_net.pt of the source checkout, else of the installed package share."""
+def shipped_model(name: str) -> str:
+    """models/``name`` of the source checkout, else of the installed package share."""
     for base in (Path(__file__).resolve().parents[1], Path(sys.prefix) / "share" / "semantic_locomotion"):
-        candidate = base / "models" / "terrain_net.pt"
+        candidate = base / "models" / name
         if candidate.is_file():
             return str(candidate)
-    return "models/terrain_net.pt"
+    return f"models/{name}"
+
+
+def default_checkpoint() -> str:
+    """The shipped perception weights, models/terrain_net.pt."""
+    return shipped_model("terrain_net.pt")
 
 
 def camera_qos() -> QoSProfile:
