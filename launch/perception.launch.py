@@ -1,5 +1,6 @@
-"""Start terrain perception (segmentation + embedding, depth + point cloud + obstacle check) next to a
-camera publishing camera/image_raw and camera/camera_info, on a full ROS 2 install:
+"""Start terrain perception (segmentation + embedding, depth + point cloud + obstacle check, ground pose
++ corridor depth summary) next to a camera publishing camera/image_raw and camera/camera_info and an
+IMU publishing imu/data, on a full ROS 2 install:
 
     ros2 launch semantic_locomotion perception.launch.py with_sim:=true
 
@@ -7,7 +8,8 @@ Without `ros2 launch` (e.g. from PyPI wheels), start the same nodes with:
 
     python -m sim.sim_node --ros-args -p trail:=demo &
     python -m robot_perception.segmentation_node &
-    python -m robot_perception.depth_node
+    python -m robot_perception.depth_node &
+    python -m robot_perception.ground_pose_node
 """
 
 from launch import LaunchDescription
@@ -32,6 +34,9 @@ def generate_launch_description():
              output="screen", parameters=params),
         Node(package="semantic_locomotion", executable="depth_node", name="terrain_depth", output="screen",
              parameters=[{**params[0], "camera_mount_pitch_deg": LaunchConfiguration("camera_mount_pitch_deg")}]),
+        Node(package="semantic_locomotion", executable="ground_pose_node", name="ground_pose", output="screen",
+             parameters=[{"perception_checkpoint": checkpoint,
+                          "camera_mount_pitch_deg": LaunchConfiguration("camera_mount_pitch_deg")}]),
         Node(package="semantic_locomotion", executable="sim_node", name="sim", output="screen",
              parameters=[{"trail": LaunchConfiguration("trail")}],
              condition=IfCondition(LaunchConfiguration("with_sim"))),

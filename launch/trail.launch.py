@@ -1,5 +1,5 @@
-"""The whole trail traversal as separate ROS 2 nodes (sim + torque loop, segmentation, depth, speed
-policy, gait selector) on a full ROS 2 install:
+"""The whole trail traversal as separate ROS 2 nodes (sim + torque loop, segmentation, depth, ground
+pose, speed policy, gait selector) on a full ROS 2 install:
 
     ros2 launch semantic_locomotion trail.launch.py trail:=demo seed:=0
 

@@ -62,23 +62,39 @@ def band_weights(speed_mps: np.ndarray, edges: tuple[float, ...]) -> np.ndarray:
     return weights / weights.mean()
 
 
+def shared_episodes(train: DemoPairs, test: DemoPairs) -> list[str]:
+    """Bags of ``test`` that are also in ``train`` (by path or by bag name: `semloco demonstrate` names
+    each episode after its seed and index, so a copy of a bag elsewhere is still the same episode)."""
+    def keys(bags):
+        return {Path(b).resolve().as_posix() for b in bags} | {Path(b).name for b in bags}
+
+    known = keys(train.bags)
+    return [b for b in test.bags if Path(b).resolve().as_posix() in known or Path(b).name in known]
+
+
 def train_speed_policy(pairs: DemoPairs, out: Path, config: SpeedTrainingConfig, command: str = "",
-                       progress: bool = True) -> dict:
+                       progress: bool = True, test_pairs: DemoPairs | None = None) -> dict:
+    """Train on ``pairs`` (their validation episodes choose the epoch) and write the checkpoint, card,
+    log and plot. ``test_pairs`` (episodes recorded apart; refused if any is among ``pairs``) are only
+    evaluated after the choice, and reported in the card apart from the validation figures."""
     minutes = pairs.minutes
     if minutes > config.max_demo_minutes:
         raise ValueError(f"demos: {minutes:.1f} minutes of demonstrations, more than max_demo_minutes "
                          f"({config.max_demo_minutes}); use fewer bags or raise the limit knowingly")
+    if test_pairs is not None and (shared := shared_episodes(pairs, test_pairs)):
+        raise ValueError(f"test demos: {len(shared)} episode(s) are also training demonstrations "
+                         f"({', '.join(Path(b).name for b in shared[:3])}); record the test set apart")
     torch.manual_seed(config.seed)
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a tiny MLP: more threads only add synchronisation (8x slower on 2 cores)
     try:
-        return _train(pairs, out, config, command, progress, minutes)
+        return _train(pairs, out, config, command, progress, minutes, test_pairs)
     finally:
         torch.set_num_threads(threads)
 
 
 def _train(pairs: DemoPairs, out: Path, config: SpeedTrainingConfig, command: str, progress: bool,
-           minutes: float) -> dict:
+           minutes: float, test_pairs: DemoPairs | None) -> dict:
     from tqdm import tqdm
 
     train_mask, val_mask = split_episodes(pairs.episode, config.validation_fraction, config.seed)
@@ -137,15 +153,19 @@ def _train(pairs: DemoPairs, out: Path, config: SpeedTrainingConfig, command: st
         "val_mae_mps": best[0], "train_mae_mps": train_mae,
         "val_mae_predict_mean_mps": float((yv - yt.mean()).abs().mean()),
         "per_terrain_validation": per_terrain,
-        "perception_sha256": pairs.perception_sha256,
+        "perception_sha256": pairs.perception_sha256, "ground_pose_sha256": pairs.ground_pose_sha256,
         "train_seconds": time.perf_counter() - start,
     }
+    if test_pairs is not None:  # after the choice: nothing below feeds back into it
+        test = evaluate_speed_policy(net, test_pairs, pairs.perception_sha256, config.inputs)
+        report["test"] = {k: v for k, v in test.items() if k != "per_episode"}
     out = Path(out)
     report["sha256"] = save_speed_policy(out, net, pairs.perception_sha256,
                                          {"val_mae_mps": best[0], "demo_minutes": minutes,
                                           "inputs": list(config.inputs),
                                           "ground_pose_sha256": pairs.ground_pose_sha256
-                                          if "pose" in config.inputs else ""})
+                                          if "pose" in config.inputs else "",
+                                          "test_mae_mps": report["test"]["mae_mps"] if "test" in report else None})
     out.with_suffix(".train.json").write_text(json.dumps({**report, "log": log}, indent=2))
     _plot(log, yv.numpy(), pred_val, out.with_suffix(".train.png"))
     out.with_suffix(".md").write_text(model_card(report, out.name))
@@ -213,21 +233,60 @@ def _plot(log: list[dict], demonstrated: np.ndarray, predicted: np.ndarray, path
     plt.close(fig)
 
 
+INPUT_DESCRIPTIONS = {
+    "semantic": "the semantic embedding vector of the terrain perception model (`robot_perception.model."
+                "embedding_vector`, frozen: 64 pooled features and the class composition of the trail just ahead)",
+    "depth": "the corridor's elevation profile 0.5-3 m ahead with a seen flag per knot "
+             "(`robot_perception.ground_pose.depth_summary`, 10 values)",
+    "pose": "the inferred ground pose (`locomotion.speed_policy.pose_input` of the ground-pose model's output: slope "
+            "along, across, slope change ahead, camera height, far ground seen; 5 values)",
+}
+
+
+def terrain_rows(per_terrain: dict) -> str:
+    return "\n".join(f"| {t} | {r['frames']} | {r['demonstrated_mps']:.2f} | {r['predicted_mps']:.2f} | "
+                     f"{r['mae_mps']:.3f} |" for t, r in per_terrain.items())
+
+
+TERRAIN_HEADER = "| terrain | frames | demonstrated (m/s) | predicted (m/s) | MAE (m/s) |\n|---|---|---|---|---|"
+
+
+def test_section(test: dict | None) -> str:
+    if test is None:
+        return ("## Test\n\nNo test demonstrations were given (`semloco train speed --test-demos`): the figure above "
+                "is a selection figure only.\n")
+    slopes = ""
+    if "sloped" in test:
+        slopes = (f" On sloped frames (inferred slope 3 deg or more, {test['sloped']['frames']} frames) "
+                  f"{test['sloped']['mae_mps']:.3f}, on level ones {test['level']['mae_mps']:.3f}.")
+    return f"""## Test (episodes recorded apart; they chose nothing)
+
+{test['episodes']} episodes ({test['demo_minutes']:.1f} minutes, {test['pairs']} pairs), evaluated once after
+the epoch was chosen: MAE **{test['mae_mps']:.3f} m/s** (predicting the test set's own mean would give
+{test['mae_predict_mean_mps']:.3f}).{slopes}
+
+{TERRAIN_HEADER}
+{terrain_rows(test['per_terrain'])}
+
+Bags: {', '.join(Path(b).name for b in test['bags'])}.
+"""
+
+
 def model_card(report: dict, name: str) -> str:
-    rows = "\n".join(
-        f"| {t} | {r['frames']} | {r['demonstrated_mps']:.2f} | {r['predicted_mps']:.2f} | {r['mae_mps']:.3f} |"
-        for t, r in report["per_terrain_validation"].items())
     cfg = report["config"]
+    inputs = "\n".join(f"  - `{g}`: {INPUT_DESCRIPTIONS[g]}" for g in report["inputs"])
+    pose = (f"\n- Pose: ground-pose weights SHA-256 `{report['ground_pose_sha256']}` (the loader refuses others)."
+            if "pose" in report["inputs"] else "")
     return f"""# Speed policy `{name}`
 
-Desired forward speed (m/s) from the {report['embedding_size']}-d semantic embedding vector of the terrain perception
-model (`robot_perception.model.embedding_vector`, frozen: 64 pooled features and the class composition of the
-trail just ahead), learned by imitation of demonstrations.
+Desired forward speed (m/s) from a {report['embedding_size']}-d input, learned by imitation of demonstrations.
+Inputs (side by side in this order, `locomotion.speed_policy.policy_features`):
+{inputs}
 
-- Architecture: embedding normalisation (train-set mean/std),
+- Architecture: input normalisation (train-set mean/std, floored at {cfg['min_feature_std']}),
   MLP {report['embedding_size']}-{cfg['hidden']}-{cfg['hidden'] // 2}-1 with ReLU and dropout 0.1,
   sigmoid output scaled to [{cfg['min_speed_mps']}, {cfg['max_speed_mps']}] m/s.
-- Embedding: perception weights SHA-256 `{report['perception_sha256']}` (the loader refuses others).
+- Embedding: perception weights SHA-256 `{report['perception_sha256']}` (the loader refuses others).{pose}
 - Weights SHA-256: `{report['sha256']}`.
 - Data: {report['demo_minutes']:.1f} minutes of demonstrations (simulated time) in {report['episodes']} episodes,
   {report['train_pairs']} training and {report['validation_pairs']} validation pairs; validation holds out whole
@@ -239,14 +298,15 @@ trail just ahead), learned by imitation of demonstrations.
   {report['train_seconds']:.0f} s on the CPU.
 - Command: `{report['command']}`
 
-## Evaluation (validation episodes)
+## Validation (selection: these episodes chose the epoch)
 
 Validation MAE **{report['val_mae_mps']:.3f} m/s** (train {report['train_mae_mps']:.3f}; predicting the training
 mean would give {report['val_mae_predict_mean_mps']:.3f}).
 
-| terrain | frames | demonstrated (m/s) | predicted (m/s) | MAE (m/s) |
-|---|---|---|---|---|
-{rows}
+{TERRAIN_HEADER}
+{terrain_rows(report['per_terrain_validation'])}
 
-Closed-loop results are in the README's trail table (`python bench/trail_policies.py`).
+{test_section(report.get('test'))}
+Closed-loop results: the README's trail table (`python bench/trail_policies.py`) and the input ablation
+(`python bench/policy_inputs.py`).
 """

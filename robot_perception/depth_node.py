@@ -22,19 +22,15 @@ Run here without `ros2 run`: python -m robot_perception.depth_node
 from __future__ import annotations
 
 import dataclasses
-import math
 import sys
-import time
 
-import numpy as np
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo, Image, Imu, PointCloud2
+from sensor_msgs.msg import Image, PointCloud2
 from std_msgs.msg import Float32, String
 
-from robot_perception.node_setup import camera_qos, perceive, perception_from_parameters
-from robot_perception.pointcloud import (BAD_IMAGE, NO_CAMERA_INFO, CorridorReading, camera_up_vector,
-                                         corridor_reading, depth_to_points, load_corridor_config, obstacle_class_ids,
-                                         vegetation_heights)
+from robot_perception.node_setup import CameraGeometry, camera_qos, perceive, perception_from_parameters
+from robot_perception.pointcloud import (BAD_IMAGE, NO_CAMERA_INFO, CorridorReading, corridor_reading,
+                                         depth_to_points, load_corridor_config, obstacle_class_ids, vegetation_heights)
 from robot_perception.ros_images import image_message, point_cloud_message
 from semantic_locomotion.ros_main import spin_node
 
@@ -46,40 +42,18 @@ class DepthNode(Node):
         self.declare_parameter("corridor_config", "")  # "": the shipped config/corridor.yaml
         corridor = load_corridor_config(self.get_parameter("corridor_config").value or None)
         self.declare_parameter("corridor_half_width_m", corridor.half_width_m)
-        self.declare_parameter("camera_mount_pitch_deg", 20.0)
-        self.declare_parameter("imu_timeout_s", 0.5)
         self.perception = perception_from_parameters(self)
         self.corridor = dataclasses.replace(
             corridor, half_width_m=float(self.get_parameter("corridor_half_width_m").value))
         self.stride = int(self.get_parameter("point_stride").value)
         self.walkable_ids, self.rangeless_ids = obstacle_class_ids(self.perception.class_names)
         self.vegetation = vegetation_heights(self.perception.class_names, self.corridor)
-        self.mount_pitch_rad = math.radians(float(self.get_parameter("camera_mount_pitch_deg").value))
-        self.imu_timeout_s = float(self.get_parameter("imu_timeout_s").value)
-        self.intrinsics = None
-        self.attitude: tuple[float, tuple[float, float, float, float]] | None = None  # (received, xyzw)
-        self.create_subscription(Imu, "imu/data", self.on_imu, 10)
+        self.camera = CameraGeometry(self)
         self.create_subscription(Image, "camera/image_raw", self.on_image, camera_qos())
-        self.create_subscription(CameraInfo, "camera/camera_info", self.on_info, camera_qos())
         self.depth_pub = self.create_publisher(Image, "perception/depth", 5)
         self.points_pub = self.create_publisher(PointCloud2, "perception/points", 5)
         self.obstacle_pub = self.create_publisher(Float32, "perception/obstacle_distance", 5)
         self.status_pub = self.create_publisher(String, "perception/obstacle_status", 5)
-
-    def on_info(self, msg: CameraInfo) -> None:
-        self.intrinsics = np.array(msg.k, dtype=float).reshape(3, 3)
-
-    def on_imu(self, msg: Imu) -> None:
-        q = msg.orientation
-        xyzw = (q.x, q.y, q.z, q.w)
-        if all(math.isfinite(v) for v in xyzw) and sum(v * v for v in xyzw) > 0.5:
-            self.attitude = (time.monotonic(), xyzw)
-
-    def camera_up(self):
-        """The world's up direction in the camera frame from a fresh IMU attitude, else None."""
-        if self.attitude is None or time.monotonic() - self.attitude[0] > self.imu_timeout_s:
-            return None
-        return camera_up_vector(self.attitude[1], self.mount_pitch_rad)
 
     def publish_reading(self, reading: CorridorReading) -> None:
         self.obstacle_pub.publish(Float32(data=reading.distance_m))
@@ -92,15 +66,15 @@ class DepthNode(Node):
             return
         stamp, frame = msg.header.stamp, msg.header.frame_id
         self.depth_pub.publish(image_message(out.depth_m, "32FC1", stamp, frame))
-        if self.intrinsics is None:
+        if self.camera.intrinsics is None:
             self.get_logger().warning("no camera/camera_info yet; point cloud and obstacle check skipped", once=True)
             self.publish_reading(CorridorReading.unknown(NO_CAMERA_INFO))
             return
-        points, _ = depth_to_points(out.depth_m, self.intrinsics, self.stride)
+        points, _ = depth_to_points(out.depth_m, self.camera.intrinsics, self.stride)
         self.points_pub.publish(point_cloud_message(points, stamp, frame))
-        self.publish_reading(corridor_reading(out.depth_m, out.labels, self.intrinsics, self.walkable_ids,
+        self.publish_reading(corridor_reading(out.depth_m, out.labels, self.camera.intrinsics, self.walkable_ids,
                                               self.corridor, self.stride, self.rangeless_ids,
-                                              up=self.camera_up(), vegetation=self.vegetation))
+                                              up=self.camera.camera_up(), vegetation=self.vegetation))
 
 
 def main(args=None) -> int:

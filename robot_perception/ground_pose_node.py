@@ -28,20 +28,19 @@ from __future__ import annotations
 
 import math
 import sys
-import time
 
 import numpy as np
 from geometry_msgs.msg import PoseStamped
 from rclpy.node import Node
-from sensor_msgs.msg import CameraInfo, Image, Imu
+from sensor_msgs.msg import Image
 from std_msgs.msg import Float32MultiArray, MultiArrayDimension, String
 
 from robot_perception.checkpoint import load_checkpoint
 from robot_perception.ground_pose import (DEPTH_SUMMARY_KNOTS_M, POSE_VECTOR_FIELDS, GroundPoseEstimator,
                                           ground_frame_in_camera, rotation_to_quaternion_xyzw)
 from robot_perception.inference import ImageError
-from robot_perception.node_setup import camera_qos, default_checkpoint, shipped_model
-from robot_perception.pointcloud import camera_up_vector, obstacle_class_ids
+from robot_perception.node_setup import CameraGeometry, default_checkpoint, shipped_model
+from robot_perception.pointcloud import obstacle_class_ids
 from robot_perception.ros_images import image_to_array
 from semantic_locomotion.ros_main import spin_node
 
@@ -64,40 +63,19 @@ class GroundPoseNode(Node):
         super().__init__("ground_pose")
         self.declare_parameter("model", "")  # "": the shipped models/ground_pose.pt
         self.declare_parameter("perception_checkpoint", "")  # "": the shipped models/terrain_net.pt
-        self.declare_parameter("camera_mount_pitch_deg", 20.0)
-        self.declare_parameter("imu_timeout_s", 0.5)
         self.declare_parameter("threads", 1)
         gp = lambda name: self.get_parameter(name).value
         self.estimator = GroundPoseEstimator(gp("model") or shipped_model("ground_pose.pt"), int(gp("threads")))
         class_names = tuple(load_checkpoint(gp("perception_checkpoint") or default_checkpoint())[1]["class_names"])
         self.walkable_ids = obstacle_class_ids(class_names)[0]
-        self.mount_pitch_rad = math.radians(float(gp("camera_mount_pitch_deg")))
-        self.imu_timeout_s = float(gp("imu_timeout_s"))
-        self.intrinsics = None
-        self.attitude: tuple[float, tuple[float, float, float, float]] | None = None  # (received, xyzw)
+        self.camera = CameraGeometry(self)
         self.pending: dict[str, Image] = {}  # the latest depth and labels, until one of each shares a stamp
-        self.create_subscription(Imu, "imu/data", self.on_imu, 10)
-        self.create_subscription(CameraInfo, "camera/camera_info", self.on_info, camera_qos())
         self.create_subscription(Image, "perception/depth", lambda m: self.on_frame_part("depth", m), 5)
         self.create_subscription(Image, "perception/labels", lambda m: self.on_frame_part("labels", m), 5)
         self.pose_pub = self.create_publisher(PoseStamped, "perception/ground_pose", 5)
         self.fields_pub = self.create_publisher(Float32MultiArray, "perception/ground_pose_fields", 5)
         self.summary_pub = self.create_publisher(Float32MultiArray, "perception/depth_summary", 5)
         self.status_pub = self.create_publisher(String, "perception/ground_pose_status", 5)
-
-    def on_info(self, msg: CameraInfo) -> None:
-        self.intrinsics = np.array(msg.k, dtype=float).reshape(3, 3)
-
-    def on_imu(self, msg: Imu) -> None:
-        q = msg.orientation
-        xyzw = (q.x, q.y, q.z, q.w)
-        if all(math.isfinite(v) for v in xyzw) and sum(v * v for v in xyzw) > 0.5:
-            self.attitude = (time.monotonic(), xyzw)
-
-    def camera_up(self):
-        if self.attitude is None or time.monotonic() - self.attitude[0] > self.imu_timeout_s:
-            return None
-        return camera_up_vector(self.attitude[1], self.mount_pitch_rad)
 
     def on_frame_part(self, kind: str, msg: Image) -> None:
         self.pending[kind] = msg
@@ -121,12 +99,12 @@ class GroundPoseNode(Node):
             self.get_logger().error(f"perception/depth {depth.shape} and labels {labels.shape} differ in size",
                                     throttle_duration_sec=5.0)
             return self.publish_unknown(BAD_IMAGE)
-        if self.intrinsics is None:
+        if self.camera.intrinsics is None:
             return self.publish_unknown(NO_CAMERA_INFO)
-        up = self.camera_up()
+        up = self.camera.camera_up()
         if up is None:
             return self.publish_unknown(NO_ATTITUDE)
-        geometry = self.estimator.frame_geometry(depth, np.isin(labels, self.walkable_ids), self.intrinsics, up)
+        geometry = self.estimator.frame_geometry(depth, np.isin(labels, self.walkable_ids), self.camera.intrinsics, up)
         self.summary_pub.publish(labelled_array(geometry.summary_vector(), DEPTH_SUMMARY_LABEL))
         self.fields_pub.publish(labelled_array(geometry.pose_fields(), POSE_FIELDS_LABEL))
         self.status_pub.publish(String(data=OK if geometry.pose is not None else NO_GROUND))

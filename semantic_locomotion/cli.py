@@ -234,13 +234,17 @@ def _train_speed(args: argparse.Namespace) -> int:
                                  inputs=tuple(args.inputs))
     try:
         pairs = DemoPairs.load(args.demos)
+        test_pairs = DemoPairs.load(args.test_demos) if args.test_demos else None
         report = train_speed_policy(pairs, Path(args.out), config, "semloco " + " ".join(sys.argv[1:]),
-                                    progress=not args.quiet)
+                                    progress=not args.quiet, test_pairs=test_pairs)
     except (BagError, ValueError) as exc:
         print(f"semloco train speed: {exc}", file=sys.stderr)
         return 2
-    print(json.dumps({k: report[k] for k in ("demo_minutes", "episodes", "train_pairs", "validation_pairs",
-                                             "val_mae_mps", "train_mae_mps", "best_epoch")}, indent=2))
+    summary = {k: report[k] for k in ("demo_minutes", "episodes", "train_pairs", "validation_pairs",
+                                      "val_mae_mps", "train_mae_mps", "best_epoch")}
+    if "test" in report:
+        summary["test_mae_mps"] = report["test"]["mae_mps"]
+    print(json.dumps(summary, indent=2))
     return 0
 
 
@@ -500,6 +504,8 @@ def build_parser() -> argparse.ArgumentParser:
     speed = train.add_parser("speed", help="train the speed policy by imitation of demonstration pairs")
     speed.add_argument("--demos", required=True, help="a pairs file or a folder holding pairs.npz (`semloco demos`)")
     speed.add_argument("--out", default="models/speed_policy.pt", help="checkpoint to write (with .md card)")
+    speed.add_argument("--test-demos", help="test pairs (episodes recorded apart): evaluated once after training, "
+                                            "reported in the card apart from the validation (selection) figures")
     speed.add_argument("--epochs", type=int, default=300)
     speed.add_argument("--seed", type=int, default=0)
     speed.add_argument("--max-demo-minutes", type=float, default=30.0,

@@ -3,7 +3,10 @@
     sim            the A1 on the trail + the torque loop (controller) + camera + operator steering
     segmentation   camera/image_raw -> perception/embedding (+ labels)
     depth          camera/image_raw -> perception/obstacle_distance (+ obstacle_status, depth, points)
-    speed_policy   embedding + obstacle distance -> speed_policy/cmd
+    ground_pose    perception/depth + labels + imu/data -> perception/ground_pose (+ ground_pose_fields,
+                   depth_summary)
+    speed_policy   embedding (+ depth summary, ground pose: what the policy reads) + obstacle distance
+                   -> speed_policy/cmd
     gait_selector  speed_policy/cmd + operator/cmd_vel -> cmd_vel + gait/params -> sim
 
 ``trail_graph`` is the one description of that graph: ``launch/trail.launch.py`` turns it into
@@ -38,13 +41,16 @@ def trail_graph(trail: str = "demo", seed: int = 0, report_json: str = "", gui: 
     from sim.camera import load_camera_config
 
     rate = decision_rate_hz or load_speed_policy_config().decision_rate_hz
+    pitch = load_camera_config().mount_pitch_deg
     return [
         NodeSpec("sim", "sim_node", "sim.sim_node",
                  {"trail": trail, "seed": seed, "gui": gui, "real_time_factor": 1.0, "camera_rate_hz": rate,
                   "operator_steering": True, "report_json": report_json}),
         NodeSpec("terrain_segmentation", "segmentation_node", "robot_perception.segmentation_node", {"threads": 1}),
         NodeSpec("terrain_depth", "depth_node", "robot_perception.depth_node",
-                 {"threads": 1, "camera_mount_pitch_deg": load_camera_config().mount_pitch_deg}),
+                 {"threads": 1, "camera_mount_pitch_deg": pitch}),
+        NodeSpec("ground_pose", "ground_pose_node", "robot_perception.ground_pose_node",
+                 {"camera_mount_pitch_deg": pitch}),
         NodeSpec("speed_policy", "speed_policy_node", "locomotion.speed_policy_node", {}),
         NodeSpec("gait_selector", "gait_selector_node", "locomotion.gait_selector_node", {}),
     ]

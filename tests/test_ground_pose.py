@@ -223,6 +223,39 @@ def test_a_crest_ahead_reads_as_a_drop_in_slope_or_out_of_sight(sloped_scene, x,
         assert fitted.slope_change_deg < -5.0
 
 
+def test_ground_frame_in_camera_holds_the_rendered_ground_points(sloped_scene):
+    """The pose node's PoseStamped: PyBullet's rendered ground points 0.5-2 m ahead (on the 8 deg climb,
+    the camera rolled 3 deg) lie on the xy plane of the ground frame within 1 cm, its x axis points
+    ahead and up the slope, its origin is straight below the camera; the quaternion is scipy's."""
+    from scipy.spatial.transform import Rotation
+
+    from robot_perception.ground_pose import ground_frame_in_camera, rotation_to_quaternion_xyzw
+
+    ground, camera = sloped_scene
+    pitch, roll = math.radians(-8.0), math.radians(3.0)
+    orientation = np.array(pybullet.getQuaternionFromEuler([roll, pitch, 0.0]))
+    position = np.array([6.0, 0.0, ground.height_at(6.0) + 0.30])
+    frame = camera.render(position, orientation, 0.0)
+    up = camera_up_vector(orientation, math.radians(CONFIG.mount_pitch_deg))
+    pose = analytic_pose(encoder_input(frame.depth_m, walkable(frame), frame.intrinsics, up))
+    origin, rotation = ground_frame_in_camera(pose, up)
+    assert np.allclose(rotation.T @ rotation, np.eye(3), atol=1e-9) and np.linalg.det(rotation) == pytest.approx(1.0)
+    mask = walkable(frame) & np.isfinite(frame.depth_m)
+    points = pixel_rays(frame.intrinsics, *frame.depth_m.shape)[mask] * frame.depth_m[mask][:, None]
+    ahead = gravity_frame(up).coordinates(points)[:, 0]
+    near = points[(ahead > NEAR_WINDOW_M[0]) & (ahead < NEAR_WINDOW_M[1])]
+    in_ground = (near - origin) @ rotation  # camera -> ground frame coordinates
+    assert len(near) > 500 and np.percentile(np.abs(in_ground[:, 2]), 95) < 0.01
+    assert rotation[:, 0] @ gravity_frame(up).forward > 0.95 and rotation[:, 0] @ up == pytest.approx(
+        math.sin(math.radians(pose.slope_along_deg)), abs=1e-9)
+    assert np.allclose(np.cross(origin, up), 0.0, atol=1e-9) and origin @ up < 0
+    expected = Rotation.from_matrix(rotation).as_quat()
+    assert np.allclose(rotation_to_quaternion_xyzw(rotation), expected * np.sign(expected[3]), atol=1e-9)
+    for turned in Rotation.random(200, random_state=4):  # every branch of Shepperd's method
+        q = turned.as_quat()
+        assert np.allclose(rotation_to_quaternion_xyzw(turned.as_matrix()), q * np.sign(q[3]), atol=1e-9)
+
+
 def test_windows_do_not_overlap():
     assert NEAR_WINDOW_M[1] <= FAR_WINDOW_M[0]
 

@@ -1,6 +1,7 @@
 """Segmentation and depth nodes over real rclpy/DDS: publish a camera image, receive labels and depth."""
 
 import numpy as np
+import pytest
 
 from tests.ros_helpers import spin_until, start_node, stop_node
 
@@ -135,15 +136,101 @@ def test_depth_node_takes_gravity_from_a_fresh_imu_attitude_only(ros_context):
     rclpy.init()  # the node runs in the default context, in this test's domain (set by ros_context)
     node = DepthNode()
     try:
-        assert node.camera_up() is None
+        camera = node.camera
+        assert camera.camera_up() is None
         tilted = (0.0, math.sin(-0.05), 0.0, math.cos(-0.05))  # nose up by 0.1 rad
-        node.on_imu(Imu(orientation=Quaternion(x=tilted[0], y=tilted[1], z=tilted[2], w=tilted[3])))
-        np.testing.assert_allclose(node.camera_up(), camera_up_vector(tilted, math.radians(20.0)))
-        received, attitude = node.attitude
-        node.attitude = (received - node.imu_timeout_s - 0.1, attitude)
-        assert node.camera_up() is None
-        node.on_imu(Imu(orientation=Quaternion(x=math.nan, y=0.0, z=0.0, w=1.0)))
-        assert node.camera_up() is None
+        camera.on_imu(Imu(orientation=Quaternion(x=tilted[0], y=tilted[1], z=tilted[2], w=tilted[3])))
+        np.testing.assert_allclose(camera.camera_up(), camera_up_vector(tilted, math.radians(20.0)))
+        received, attitude = camera.attitude
+        camera.attitude = (received - camera.imu_timeout_s - 0.1, attitude)
+        assert camera.camera_up() is None
+        camera.on_imu(Imu(orientation=Quaternion(x=math.nan, y=0.0, z=0.0, w=1.0)))
+        assert camera.camera_up() is None
     finally:
         node.destroy_node()
         rclpy.shutdown()
+
+
+def test_ground_pose_node_pairs_depth_and_labels_and_needs_an_attitude(ros_context, tmp_path):
+    """The ground pose node on a rendered frame's depth and labels (one stamp): without imu/data it
+    publishes NaN fields and says no_attitude; with it, the pose, fields and depth summary of the
+    in-process estimator on the same arrays, and a PoseStamped of the ground frame under the camera
+    (flat asphalt: its normal is the camera's up, its origin the camera height below)."""
+    env, context = ros_context
+    import math
+
+    from builtin_interfaces.msg import Time
+    from geometry_msgs.msg import PoseStamped, Quaternion
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.node import Node
+    from scipy.spatial.transform import Rotation
+    from sensor_msgs.msg import CameraInfo, Image, Imu
+    from std_msgs.msg import Float32MultiArray, String
+
+    from locomotion.speed_policy import pose_input
+    from robot_perception.ground_pose import GroundPoseEstimator
+    from robot_perception.ground_pose_node import POSE_FIELDS_LABEL
+    from robot_perception.node_setup import shipped_model
+    from robot_perception.pointcloud import camera_up_vector
+    from robot_perception.ros_images import image_message
+    from sim.camera import load_camera_config
+    from sim.terrain import WALKABLE_CLASSES, load_terrain_catalogue
+
+    pose_node = start_node("robot_perception.ground_pose_node", [], env, tmp_path / "pose.log")
+    node = Node("fake_perception", context=context)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    got = {"fields": [], "summary": [], "status": [], "pose": []}
+    node.create_subscription(Float32MultiArray, "perception/ground_pose_fields", got["fields"].append, 5)
+    node.create_subscription(Float32MultiArray, "perception/depth_summary", got["summary"].append, 5)
+    node.create_subscription(String, "perception/ground_pose_status", lambda m: got["status"].append(m.data), 5)
+    node.create_subscription(PoseStamped, "perception/ground_pose", got["pose"].append, 5)
+    depth_pub = node.create_publisher(Image, "perception/depth", 5)
+    labels_pub = node.create_publisher(Image, "perception/labels", 5)
+    info_pub = node.create_publisher(CameraInfo, "camera/camera_info", 5)
+    imu_pub = node.create_publisher(Imu, "imu/data", 10)
+    frame = camera_frame()
+    stamp = Time(sec=7, nanosec=5)
+    depth = image_message(frame.depth_m.astype(np.float32), "32FC1", stamp, "camera_optical_frame")
+    labels = image_message(frame.labels, "mono8", stamp, "camera_optical_frame")
+    info = CameraInfo(width=160, height=120, k=[float(x) for x in frame.intrinsics.ravel()])
+
+    def publish(with_imu: bool):
+        info_pub.publish(info)
+        if with_imu:
+            imu_pub.publish(Imu(orientation=Quaternion(x=0.0, y=0.0, z=0.0, w=1.0)))
+        labels_pub.publish(labels)
+        depth_pub.publish(depth)
+
+    try:
+        ok = spin_until(executor, lambda: len(got["status"]) >= 2, 60.0, tick=lambda: publish(False))
+        without = dict(fields=[list(m.data) for m in got["fields"]], status=list(got["status"]))
+        for values in got.values():
+            values.clear()
+        ok_imu = spin_until(executor, lambda: "ok" in got["status"] and got["pose"] and got["summary"], 60.0,
+                            tick=lambda: publish(True))
+    finally:
+        code = stop_node(pose_node)
+        node.destroy_node()
+    log = (tmp_path / "pose.log").read_text()
+    assert ok, without | {"log": log}
+    assert set(without["status"]) == {"no_attitude"} and all(np.isnan(f).all() for f in without["fields"])
+    assert ok_imu, {k: len(v) for k, v in got.items()} | {"log": log}
+    assert got["fields"][-1].layout.dim[0].label == POSE_FIELDS_LABEL
+    catalogue = load_terrain_catalogue()
+    up = camera_up_vector((0.0, 0.0, 0.0, 1.0), math.radians(load_camera_config().mount_pitch_deg))
+    walkable = np.isin(frame.labels, [catalogue.class_names.index(c) for c in WALKABLE_CLASSES])
+    expected = GroundPoseEstimator(shipped_model("ground_pose.pt")).frame_geometry(
+        frame.depth_m.astype(np.float32), walkable, frame.intrinsics, up)
+    fields = np.array(got["fields"][-1].data)
+    assert np.allclose(fields, expected.pose_fields(), atol=1e-5, equal_nan=True)
+    assert np.allclose(got["summary"][-1].data, expected.summary_vector(), atol=1e-6)
+    assert abs(fields[0]) < 1.5 and pose_input(fields)[4] == 1.0  # flat asphalt, far ground in view
+    pose = got["pose"][-1]
+    assert pose.header.stamp == stamp and pose.header.frame_id == "camera_optical_frame"
+    q = pose.pose.orientation
+    normal = Rotation.from_quat([q.x, q.y, q.z, q.w]).as_matrix()[:, 2]
+    assert math.degrees(math.acos(min(1.0, float(normal @ up)))) < 2.0
+    origin = np.array([pose.pose.position.x, pose.pose.position.y, pose.pose.position.z])
+    assert origin @ up == pytest.approx(-fields[3], abs=1e-5)
+    assert code == 0, log

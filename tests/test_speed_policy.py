@@ -304,6 +304,34 @@ def test_imitation_learns_the_demonstrated_speeds(tmp_path):
     assert header["val_mae_mps"] == report["val_mae_mps"]
 
 
+def test_test_episodes_choose_nothing_and_are_reported_apart(tmp_path):
+    """Training with test pairs gives the same choice (epoch, weights) as without them; the test figure
+    is the chosen network's error on exactly the test pairs; the card shows validation (selection)
+    and test (report-only) apart; test pairs sharing an episode with the training pairs are refused."""
+    import dataclasses
+
+    pairs = synthetic_pairs()
+    test = dataclasses.replace(synthetic_pairs(n_episodes=3, seed=0), bags=["t0", "t1", "t2"])
+    test.embedding = test.embedding + np.float32(0.05)  # other frames of the same terrains
+    config = SpeedTrainingConfig(epochs=40)
+    alone = train_speed_policy(pairs, tmp_path / "alone.pt", config, progress=False)
+    with_test = train_speed_policy(pairs, tmp_path / "with.pt", config, progress=False, test_pairs=test)
+    assert (with_test["best_epoch"], with_test["sha256"]) == (alone["best_epoch"], alone["sha256"])
+    assert "test" not in alone and set(with_test["validation_episodes"]) <= set(range(10))
+    net, header = load_speed_policy(tmp_path / "with.pt", "c" * 64)
+    direct = evaluate_speed_policy(net, test, "c" * 64)
+    assert with_test["test"]["mae_mps"] == pytest.approx(direct["mae_mps"]) == pytest.approx(header["test_mae_mps"])
+    assert with_test["test"]["bags"] == ["t0", "t1", "t2"] and with_test["test"]["pairs"] == 180
+    card = (tmp_path / "with.md").read_text()
+    assert "## Validation (selection" in card and "## Test (episodes recorded apart; they chose nothing)" in card
+    assert f"{with_test['test']['mae_mps']:.3f}" in card.split("## Test")[1]
+    assert "No test demonstrations" in (tmp_path / "alone.md").read_text()
+    overlapping = dataclasses.replace(test, bags=["t0", "ep3", "t2"])
+    with pytest.raises(ValueError, match="ep3"):
+        train_speed_policy(pairs, tmp_path / "bad.pt", config, progress=False, test_pairs=overlapping)
+    assert not (tmp_path / "bad.pt").exists()
+
+
 def test_training_refuses_more_than_the_demonstration_budget(tmp_path):
     pairs = synthetic_pairs()
     pairs.time_s = pairs.time_s * 100  # 10 episodes of ~20 minutes each
@@ -368,3 +396,55 @@ def test_depth_and_pose_inputs_are_used_when_asked(tmp_path):
     assert header["inputs"] == ["semantic", "depth", "pose"] and net.embed_dim == 16 + 10 + 5
     report = evaluate_speed_policy(net, pairs, "c" * 64, ("semantic", "depth", "pose"))
     assert report["sloped"]["frames"] + report["level"]["frames"] == n and report["mae_mps"] < 0.05
+
+
+def test_policy_node_feeds_the_pose_and_depth_it_reads_and_caps_a_frame_without_them(ros_context, tmp_path):
+    """The speed policy node with a policy of all three input groups: an embedding with no depth
+    summary or pose received yet decides on zeros for them, held to the slow gait's speed; with both
+    fresh, the policy sees exactly [embedding, depth summary, pose input]; once they are older than
+    geometry_timeout_s the frame is capped again. A checkpoint for another ground-pose model is refused."""
+    import rclpy
+    from std_msgs.msg import Float32MultiArray
+
+    from locomotion.speed_policy import policy_features, pose_input, save_speed_policy
+    from locomotion.speed_policy_node import SpeedPolicyNode
+    from robot_perception.checkpoint import load_checkpoint
+    from robot_perception.ground_pose import load_ground_pose
+    from robot_perception.node_setup import default_checkpoint, shipped_model
+
+    torch.manual_seed(5)
+    net = SpeedPolicyNet(76 + 10 + 5, 16, 0.0, 1.6)
+    with torch.no_grad():
+        net.mlp[-1].bias.fill_(2.0)  # fast unless the inputs say otherwise
+    perception_sha = load_checkpoint(default_checkpoint())[1]["sha256"]
+    pose_sha = load_ground_pose(shipped_model("ground_pose.pt"))[1]["sha256"]
+    model = tmp_path / "all.pt"
+    save_speed_policy(model, net, perception_sha, {"inputs": ["semantic", "depth", "pose"],
+                                                   "ground_pose_sha256": pose_sha})
+    rclpy.init(args=["--ros-args", "-p", f"model:={model}", "-p", "geometry_timeout_s:=0.5"])
+    node = SpeedPolicyNode()
+    try:
+        rng = np.random.default_rng(0)
+        embedding = rng.normal(size=76).astype(np.float32)
+        summary = np.concatenate([rng.normal(0, 0.1, 5), np.ones(5)]).astype(np.float32)
+        fields = np.array([-7.0, 0.5, np.nan, 0.36, 0.0], np.float32)  # a descent, the far ground out of sight
+        message = lambda values: Float32MultiArray(data=[float(v) for v in values])
+        node.on_embedding(message(embedding))
+        blind = node.policy.predict(policy_features(node.inputs, embedding, np.zeros(10), np.zeros(5)))
+        assert blind > 0.6 and node.policy.raw == pytest.approx(0.5)  # held to the slow gait
+        node.on_geometry("depth", message(summary))
+        node.on_geometry("pose", message(fields))
+        node.on_embedding(message(embedding))
+        seeing = node.policy.predict(policy_features(node.inputs, embedding, summary, pose_input(fields)))
+        assert node.policy.raw == pytest.approx(seeing) and seeing != pytest.approx(blind)
+        received = {g: (t - 1.0, v) for g, (t, v) in node.geometry.items()}  # as if 1 s old
+        node.geometry.update(received)
+        node.on_embedding(message(embedding))
+        assert node.policy.raw == pytest.approx(min(blind, 0.5))
+    finally:
+        node.destroy_node()
+        rclpy.shutdown()
+    save_speed_policy(model, net, perception_sha, {"inputs": ["semantic", "depth", "pose"],
+                                                   "ground_pose_sha256": "e" * 64})
+    with pytest.raises(SpeedPolicyError, match="ground-pose"):
+        load_speed_policy(model, perception_sha, pose_sha)

@@ -8,8 +8,8 @@ from semantic_locomotion.graph import node_command, run_graph, trail_graph
 
 def test_graph_description_matches_the_launch_file():
     specs = trail_graph("short", seed=2)
-    assert [s.name for s in specs] == ["sim", "terrain_segmentation", "terrain_depth", "speed_policy",
-                                       "gait_selector"]
+    assert [s.name for s in specs] == ["sim", "terrain_segmentation", "terrain_depth", "ground_pose",
+                                       "speed_policy", "gait_selector"]
     sim = specs[0]
     assert sim.parameters["trail"] == "short" and sim.parameters["operator_steering"] is True
     cmd = node_command(sim)
