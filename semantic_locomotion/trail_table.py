@@ -58,6 +58,52 @@ def worst_oracle_gap(paired: list[tuple[dict, dict]]) -> tuple[float, str]:
     return worst
 
 
+SLOPED_SEGMENT_DEG = 3.0  # a segment this steep or steeper counts as "on a slope"
+
+
+def segment_speed_errors(run: dict, reference: dict, field: str = "mean_command_mps") -> dict:
+    """Per-segment |run - reference| of ``field`` (the commanded speed by default: the speed chosen)
+    over the segments both runs walked (reports with ``per_segment``, of the same trail): the mean over
+    all of them, over the sloped ones (|slope| >= SLOPED_SEGMENT_DEG) and the largest, with where."""
+    if run["trail"] != reference["trail"]:
+        raise ValueError(f"segment errors: runs of different trails ({run['trail']}, {reference['trail']})")
+    errors, sloped, worst = [], [], (0.0, "")
+    for index, (a, b) in enumerate(zip(run["per_segment"], reference["per_segment"])):
+        if a[field] is None or b[field] is None:
+            continue  # a segment one of the runs never reached
+        error = abs(a[field] - b[field])
+        errors.append(error)
+        if abs(a["slope_deg"]) >= SLOPED_SEGMENT_DEG:
+            sloped.append(error)
+        if error >= worst[0]:
+            worst = (error, f"segment {index} ({a['terrain']} {a['slope_deg']:+.0f} deg): {a[field]:.2f} vs "
+                            f"{b[field]:.2f}")
+    mean = lambda values: float(np.mean(values)) if values else None
+    return {"segments": len(errors), "mean_mps": mean(errors), "sloped_segments": len(sloped),
+            "sloped_mean_mps": mean(sloped), "max_mps": worst[0], "max_at": worst[1]}
+
+
+def oracle_checks(paired: list[tuple[dict, dict]]) -> list[Check]:
+    """Issue "Pose inference and depth reach the speed policy": per trail, learned's average speed at
+    least 97 % of the oracle's (same seeds), and on every run the per-segment commanded speed within
+    0.1 m/s of the oracle's on average over the sloped segments (runs with ``per_segment`` only)."""
+    checks = []
+    for trail in sorted({r["trail"] for r, _ in paired}):
+        pairs = [(r, o) for r, o in paired if r["trail"] == trail]
+        ratio = np.mean([r["avg_speed_mps"] for r, _ in pairs]) / np.mean([o["avg_speed_mps"] for _, o in pairs])
+        checks.append(Check(f"{trail}: learned average speed >= 97 % of the oracle's", bool(ratio >= 0.97),
+                            f"{ratio:.1%} over {len(pairs)} seeds"))
+        errors = [(segment_speed_errors(r, o), r["seed"]) for r, o in pairs
+                  if "per_segment" in r and "per_segment" in o]
+        sloped = [(e["sloped_mean_mps"], seed) for e, seed in errors if e["sloped_mean_mps"] is not None]
+        if sloped:
+            worst, seed = max(sloped)
+            name = f"{trail}: learned per-segment commanded speed within 0.1 m/s of the oracle's on slopes"
+            detail = f"worst run (seed {seed}) {worst:.3f} m/s, mean over the sloped segments; {len(sloped)} runs"
+            checks.append(Check(name, bool(worst <= 0.1), detail))
+    return checks
+
+
 def acceptance(reports: list[dict], preferences: dict[str, float]) -> list[Check]:
     learned = [r for r in reports if r["policy"] == "learned"]
     checks = []
@@ -84,6 +130,7 @@ def acceptance(reports: list[dict], preferences: dict[str, float]) -> list[Check
         checks.append(Check("(context) learned per-terrain mean achieved speed within 0.2 m/s of the oracle's on the "
                             "same trail and seed", gap <= 0.2,
                             f"worst gap {gap:.2f} m/s ({where}); {len(paired)} pairs"))
+    checks += oracle_checks(paired)
     for trail in sorted({r["trail"] for r in reports}):
         a = [r["avg_speed_mps"] for r in learned if r["trail"] == trail]
         b = [r["avg_speed_mps"] for r in reports if r["policy"] == "fixed-slow" and r["trail"] == trail]
@@ -159,7 +206,7 @@ def write_policy_report(data: dict, folder: Path, plots_note: str = "") -> Polic
     atomic_write_text(folder / REPORT_JSON, json.dumps(data, indent=2) + "\n")
     atomic_write_text(folder / REPORT_PAGE,
                       f"# Policies on the trails\n\nMade by `{data['command']}` (seeds {seeds}; per-run reports in "
-                      f"{REPORT_JSON} beside this page{note}).\n\n{page.table}\n## Checks (issue 6)\n\n"
+                      f"{REPORT_JSON} beside this page{note}).\n\n{page.table}\n## Checks\n\n"
                       + page.check_lines() + "\n")
     return page
 
@@ -178,28 +225,3 @@ def atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(text)
     tmp.replace(path)
-
-
-SLOPED_SEGMENT_DEG = 3.0  # a segment this steep or steeper counts as "on a slope"
-
-
-def segment_speed_errors(run: dict, reference: dict, field: str = "mean_command_mps") -> dict:
-    """Per-segment |run - reference| of ``field`` (the commanded speed by default: the speed chosen)
-    over the segments both runs walked (reports with ``per_segment``, of the same trail): the mean over
-    all of them, over the sloped ones (|slope| >= SLOPED_SEGMENT_DEG) and the largest, with where."""
-    if run["trail"] != reference["trail"]:
-        raise ValueError(f"segment errors: runs of different trails ({run['trail']}, {reference['trail']})")
-    errors, sloped, worst = [], [], (0.0, "")
-    for index, (a, b) in enumerate(zip(run["per_segment"], reference["per_segment"])):
-        if a[field] is None or b[field] is None:
-            continue  # a segment one of the runs never reached
-        error = abs(a[field] - b[field])
-        errors.append(error)
-        if abs(a["slope_deg"]) >= SLOPED_SEGMENT_DEG:
-            sloped.append(error)
-        if error >= worst[0]:
-            worst = (error, f"segment {index} ({a['terrain']} {a['slope_deg']:+.0f} deg): {a[field]:.2f} vs "
-                            f"{b[field]:.2f}")
-    mean = lambda values: float(np.mean(values)) if values else None
-    return {"segments": len(errors), "mean_mps": mean(errors), "sloped_segments": len(sloped),
-            "sloped_mean_mps": mean(sloped), "max_mps": worst[0], "max_at": worst[1]}

@@ -50,3 +50,23 @@ def test_merge_replaces_runs_of_the_same_trail_policy_and_seed():
     assert merged["command"] == "a; b"
     learned = [r for r in merged["reports"] if r["policy"] == "learned"]
     assert len(learned) == 1 and learned[0]["per_terrain"]["asphalt"]["mean_speed_mps"] == 1.35
+
+
+def test_oracle_lines_compare_average_speed_and_sloped_segments():
+    """Learned at 97 % of the oracle's average speed passes, below fails; the sloped-segment line takes
+    the worst run's mean error over its sloped segments (a flat segment's error does not count)."""
+    from semantic_locomotion.trail_table import oracle_checks
+
+    def run(policy, seed, avg, commands):
+        slopes = [0.0, 8.0, -6.0]
+        segments = [{"terrain": "asphalt", "slope_deg": a, "mean_command_mps": c} for a, c in zip(slopes, commands)]
+        return {"trail": "hills", "policy": policy, "seed": seed, "avg_speed_mps": avg, "per_segment": segments}
+
+    oracle = [run("oracle", s, 1.0, [1.4, 0.5, 1.0]) for s in (0, 1)]
+    close = [run("learned", 0, 0.98, [0.9, 0.55, 1.05]), run("learned", 1, 0.97, [1.4, 0.45, 0.95])]
+    result = {c.name: c.ok for c in oracle_checks(list(zip(close, oracle)))}
+    assert all(result.values()) and len(result) == 2, result
+    off = [run("learned", 0, 0.95, [1.4, 0.5, 1.0]), run("learned", 1, 0.95, [1.4, 0.8, 1.0])]
+    checks = oracle_checks(list(zip(off, oracle)))
+    assert [c.ok for c in checks] == [False, False]
+    assert "seed 1" in checks[1].detail and "0.150" in checks[1].detail  # (0.3 + 0) / 2 on its two slopes
