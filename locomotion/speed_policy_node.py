@@ -77,6 +77,9 @@ class SpeedPolicyNode(Node):
         self.create_subscription(Float32, "perception/obstacle_distance", self.on_obstacle, 5)
         self.pub = self.create_publisher(TwistStamped, "speed_policy/cmd", 10)
         self.create_timer(1.0 / float(gp("rate_hz")), self.on_tick)
+        self.get_logger().info(f"{model}: reads {', '.join(self.inputs)}; subscribed to perception/embedding, "
+                               + "".join(f"{GEOMETRY_TOPICS[g]}, " for g in GEOMETRY_TOPICS if g in self.inputs)
+                               + "perception/obstacle_distance")
 
     def now_s(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9

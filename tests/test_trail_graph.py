@@ -1,5 +1,6 @@
 """The trail traversal as separate ROS 2 nodes over real DDS (sim + torque loop, segmentation, depth,
-speed policy, gait selector), started like launch/trail.launch.py would, completes a short trail."""
+ground pose, speed policy, gait selector), started like launch/trail.launch.py would, completes a
+short sloped trail."""
 
 import json
 
@@ -16,11 +17,13 @@ def test_graph_description_matches_the_launch_file():
     assert cmd[1:3] == ["-m", "sim.sim_node"] and "trail:=short" in cmd and "operator_steering:=true" in cmd
 
 
-def test_short_trail_through_the_node_graph(ros_context, tmp_path):
+def test_short_sloped_trail_through_the_node_graph(ros_context, tmp_path):
+    """``short_hill``: 14 m with a dip (flat into +6 deg) and a crest (+6 into -5 deg); the shipped speed
+    policy reads the ground pose node's depth summary and pose."""
     env, _ = ros_context
     report_path = tmp_path / "report.json"
     statuses = []
-    status = run_graph(trail_graph("short", seed=0, report_json=str(report_path)), tmp_path / "logs",
+    status = run_graph(trail_graph("short_hill", seed=0, report_json=str(report_path)), tmp_path / "logs",
                        timeout_s=240.0, env=env, on_status=lambda s: statuses.append(dict(s)))
     logs = "\n".join(f"--- {p.name}\n{p.read_text()[-1500:]}" for p in sorted((tmp_path / "logs").glob("*.log")))
     assert status.get("completed") is True, f"{status}\n{logs}"
@@ -34,3 +37,6 @@ def test_short_trail_through_the_node_graph(ros_context, tmp_path):
     # the speed chosen by the policy node from the camera, through the gait selector node, reached the robot
     assert per_terrain["asphalt"]["mean_command_mps"] > per_terrain["deep_grass"]["mean_command_mps"] + 0.4
     assert {s["terrain"] for s in statuses} >= {"asphalt", "deep_grass", "gravel"}
+    policy_log = (tmp_path / "logs" / "speed_policy.log").read_text()
+    assert "reads semantic, depth, pose; subscribed to perception/embedding, perception/depth_summary, " \
+           "perception/ground_pose_fields" in policy_log, policy_log
