@@ -4,6 +4,9 @@ short sloped trail."""
 
 import json
 
+from locomotion.speed_policy import load_speed_policy, policy_inputs
+from locomotion.speed_policy_node import GEOMETRY_TOPICS
+from robot_perception.node_setup import shipped_model
 from semantic_locomotion.graph import node_command, run_graph, trail_graph
 
 
@@ -19,7 +22,7 @@ def test_graph_description_matches_the_launch_file():
 
 def test_short_sloped_trail_through_the_node_graph(ros_context, tmp_path):
     """``short_hill``: 14 m with a dip (flat into +6 deg) and a crest (+6 into -5 deg); the shipped speed
-    policy reads the ground pose node's depth summary and pose."""
+    policy reads the ground pose node's pose."""
     env, _ = ros_context
     report_path = tmp_path / "report.json"
     statuses = []
@@ -37,6 +40,9 @@ def test_short_sloped_trail_through_the_node_graph(ros_context, tmp_path):
     # the speed chosen by the policy node from the camera, through the gait selector node, reached the robot
     assert per_terrain["asphalt"]["mean_command_mps"] > per_terrain["deep_grass"]["mean_command_mps"] + 0.4
     assert {s["terrain"] for s in statuses} >= {"asphalt", "deep_grass", "gravel"}
+    # the shipped policy reads the ground pose (and its node subscribed to the pose node's topic)
     policy_log = (tmp_path / "logs" / "speed_policy.log").read_text()
-    assert "reads semantic, depth, pose; subscribed to perception/embedding, perception/depth_summary, " \
-           "perception/ground_pose_fields" in policy_log, policy_log
+    inputs = policy_inputs(load_speed_policy(shipped_model("speed_policy.pt"))[1])
+    assert "pose" in inputs
+    topics = "".join(f"{GEOMETRY_TOPICS[g]}, " for g in GEOMETRY_TOPICS if g in inputs)
+    assert f"reads {', '.join(inputs)}; subscribed to perception/embedding, {topics}" in policy_log, policy_log
