@@ -262,7 +262,7 @@ def test_bad_image_folders_are_rejected(tmp_path):
         load_image_folder(tmp_path)
 
 
-def test_cli_on_a_tiny_case_resumes_and_writes_poses(tmp_path):
+def test_cli_on_a_tiny_case_resumes_and_writes_poses(tmp_path, capfd):
     data = make_turntable_set("duck", tmp_path / "duck", views=6, held_out=1, seed=2)
     out = tmp_path / "run"
     def cmd(steps):
@@ -278,10 +278,12 @@ def test_cli_on_a_tiny_case_resumes_and_writes_poses(tmp_path):
     more = subprocess.run(cmd(30), capture_output=True, text=True, timeout=300)
     assert more.returncode == 0, more.stderr
     assert json.loads(more.stdout)["steps"] == 40  # 30 + 10 refinement, resumed from step 30
-    bad = subprocess.run(cmd(1)[:5] + [str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")],
-                         capture_output=True, text=True, timeout=60)
-    assert bad.returncode == 2 and "--images" in bad.stderr
+    from semantic_locomotion.cli import main  # bad input, in process (exit code = main's return value)
+
+    capfd.readouterr()
+    assert main(["melon", "--images", str(tmp_path / "nowhere"), "--out", str(tmp_path / "x")]) == 2
+    assert "--images" in capfd.readouterr().err
     (tmp_path / "empty").mkdir()
-    empty = subprocess.run(cmd(1)[:5] + [str(tmp_path / "empty"), "--out", str(tmp_path / "y")],
-                           capture_output=True, text=True, timeout=60)
-    assert empty.returncode == 2 and "is empty" in empty.stderr and "Traceback" not in empty.stderr
+    assert main(["melon", "--images", str(tmp_path / "empty"), "--out", str(tmp_path / "y")]) == 2
+    err = capfd.readouterr().err
+    assert "is empty" in err and "Traceback" not in err

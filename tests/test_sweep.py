@@ -96,13 +96,22 @@ def test_merged_table_equals_the_runs_walked_one_by_one(resumed_sweep):
     (["--trails", "short", "--policies", "oracle", "--seeds", "-1"], "--seeds"),
     (["--trails", "short", "--policies", "oracle", "--seeds", "0", "--address", "127.0.0.1:1"], "--address"),
 ])
-def test_bad_input_names_the_field_exits_2_and_writes_nothing(tmp_path, args, field):
+def test_bad_input_names_the_field_exits_2_and_writes_nothing(tmp_path, capfd, args, field):
+    """In process (the exit code is main's return value; stderr is captured at the file descriptor, so
+    a library's banner would show); the first case also as a separate process, as a user runs it."""
+    from semantic_locomotion.cli import main
+
     out = tmp_path / "sweep"
-    result = subprocess.run([sys.executable, "-m", "semantic_locomotion.cli", "sweep", *args, "--out", str(out)],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"semloco sweep: {field}: "), result.stderr
+    if field == "--trails":
+        result = subprocess.run([sys.executable, "-m", "semantic_locomotion.cli", "sweep", *args, "--out", str(out)],
+                                capture_output=True, text=True, timeout=120)
+        code, err = result.returncode, result.stderr
+    else:
+        capfd.readouterr()
+        code, err = main(["sweep", *args, "--out", str(out)]), capfd.readouterr().err
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"semloco sweep: {field}: "), err
     assert not out.exists()
 
 
