@@ -9,8 +9,8 @@ trained on):
   trail just ahead);
 - ``depth``: the corridor's elevation profile 0.5-3 m ahead with a seen flag per knot
   (``robot_perception.ground_pose.depth_summary``, 10 values);
-- ``pose``: the inferred ground pose (``robot_perception.ground_pose.GroundPose.vector``: slope
-  along, across, slope change ahead, camera height, far ground seen; zeros where no ground in view).
+- ``pose``: the inferred ground pose (``pose_input`` of ``robot_perception.ground_pose.GroundPose.fields``:
+  slope along, across, slope change ahead, camera height, far ground seen; zeros where no ground in view).
 
 It is trained by imitation on demonstration pairs (``locomotion.speed_training``). Its checkpoint
 records the SHA-256 of the perception weights the embedding came from (and of the ground-pose model,

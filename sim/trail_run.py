@@ -236,7 +236,8 @@ def run_trail(request: TrailRunRequest, progress=None, on_decision=None) -> tupl
             extra.update({"perception_frames": source.frames,
                           "perception_ms_per_frame": 1e3 * source.perception_s / max(source.frames, 1),
                           "obstacle_frames": source.obstacle_frames,
-                          "speed_policy_sha256": source.speed_header["sha256"]})
+                          "speed_policy_sha256": source.speed_header["sha256"],
+                          "speed_policy_inputs": list(source.inputs)})
             source.close()
         extra["controller_events"] = dict(controller.events.counts)
     ground.close()
