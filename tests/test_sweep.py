@@ -20,6 +20,8 @@ from sim.trail_run import POLICIES, TrailRunRequest, run_trail
 GRID = ("--trails", "short", "--policies", "oracle", "--seeds", "0", "1")
 SPECS = SweepGrid(("short",), ("oracle",), (0, 1)).runs()
 RUN_TIMEOUT_S = 240
+# one pytest-xdist worker runs this whole file: its module fixture is costly (pytest.ini)
+pytestmark = pytest.mark.xdist_group("test_sweep")
 
 
 def sweep_command(out: Path, *extra: str) -> list[str]:
