@@ -9,9 +9,6 @@ import pytest
 from robot_perception.evaluate import evaluate
 from sim.dataset import DatasetRequest, make_dataset
 
-# one pytest-xdist worker runs this whole file: its module fixture is costly (pytest.ini)
-pytestmark = pytest.mark.xdist_group("test_perception_quality")
-
 
 @pytest.fixture(scope="module")
 def unseen(tmp_path_factory):

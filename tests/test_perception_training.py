@@ -11,9 +11,6 @@ from robot_perception.train import TrainConfig, train
 from sim.dataset import DatasetRequest, make_dataset, walk_end_m, with_boulders
 from sim.trail import random_trail
 
-# one pytest-xdist worker runs this whole file: its module fixture is costly (pytest.ini)
-pytestmark = pytest.mark.xdist_group("test_perception_training")
-
 
 @pytest.fixture(scope="module")
 def datasets(tmp_path_factory):

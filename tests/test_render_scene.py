@@ -13,9 +13,6 @@ from sim.trail import Trail, TrailObstacle, TrailSegment
 from sim.trail_world import TrailGround
 from sim.world import SimWorld, load_sim_config
 
-# one pytest-xdist worker runs this whole file: its module fixture is costly (pytest.ini)
-pytestmark = pytest.mark.xdist_group("test_render_scene")
-
 CATALOGUE = load_terrain_catalogue()
 CONFIG = load_camera_config()
 # a bumpy first segment (its invisible heightfield reaches the shadow map), a slope, a boulder,
