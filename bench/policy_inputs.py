@@ -21,7 +21,7 @@ the variants' checkpoints and cards in --out/models.
     python bench/policy_inputs.py --demos DATA/demos_hills --test-demos DATA/demos_test
         [--trails hills ridge valley] [--seeds 0 1 2] [--workers 2] [--address ADDR] [--out out/policy_inputs]
 
-About 25 minutes on the 2-core machine (training 4 x ~1 min, 45 trail runs of 70-90 m).
+About 40 minutes on the 2-core VM (training 4 x ~30 s, 45 trail runs of 70-90 m).
 """
 
 import argparse
