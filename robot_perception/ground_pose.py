@@ -150,26 +150,6 @@ def ground_frame_in_camera(pose: GroundPose, up: np.ndarray) -> tuple[np.ndarray
     return -pose.camera_height_m * frame.up, np.column_stack([x, np.cross(normal, x), normal])
 
 
-def rotation_to_quaternion_xyzw(rotation: np.ndarray) -> np.ndarray:
-    """The unit quaternion (x, y, z, w; w >= 0) of a rotation matrix (Shepperd's method: the largest of
-    the four squared components is taken first, so no division by a small number)."""
-    m = np.asarray(rotation, dtype=float)
-    trace = np.trace(m)
-    squares = np.array([1 + 2 * m[0, 0] - trace, 1 + 2 * m[1, 1] - trace, 1 + 2 * m[2, 2] - trace, 1 + trace])
-    k = int(np.argmax(squares))
-    q = np.empty(4)
-    q[k] = 0.5 * math.sqrt(squares[k])
-    f = 0.25 / q[k]
-    if k == 3:
-        q[:3] = f * np.array([m[2, 1] - m[1, 2], m[0, 2] - m[2, 0], m[1, 0] - m[0, 1]])
-    else:
-        i, j, n = k, (k + 1) % 3, (k + 2) % 3
-        q[j] = f * (m[j, i] + m[i, j])
-        q[n] = f * (m[n, i] + m[i, n])
-        q[3] = f * (m[n, j] - m[j, n])
-    return q if q[3] >= 0 else -q
-
-
 def window_mask(s: np.ndarray, walkable: np.ndarray, window_m: tuple[float, float]) -> np.ndarray:
     return walkable & (s >= window_m[0]) & (s < window_m[1])
 

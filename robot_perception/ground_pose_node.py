@@ -37,8 +37,9 @@ from std_msgs.msg import Float32MultiArray, MultiArrayDimension, String
 
 from robot_perception.checkpoint import load_checkpoint
 from robot_perception.ground_pose import (DEPTH_SUMMARY_KNOTS_M, POSE_VECTOR_FIELDS, GroundPoseEstimator,
-                                          ground_frame_in_camera, rotation_to_quaternion_xyzw)
+                                          ground_frame_in_camera)
 from robot_perception.inference import ImageError
+from robot_perception.melon.poses import rotation_to_quaternion
 from robot_perception.node_setup import CameraGeometry, default_checkpoint, shipped_model
 from robot_perception.pointcloud import obstacle_class_ids
 from robot_perception.ros_images import image_to_array
@@ -113,7 +114,7 @@ class GroundPoseNode(Node):
             msg = PoseStamped()
             msg.header = depth_msg.header
             msg.pose.position.x, msg.pose.position.y, msg.pose.position.z = (float(v) for v in origin)
-            q = rotation_to_quaternion_xyzw(rotation)
+            q = rotation_to_quaternion(rotation)
             msg.pose.orientation.x, msg.pose.orientation.y, msg.pose.orientation.z, msg.pose.orientation.w = (
                 float(v) for v in q)
             self.pose_pub.publish(msg)
