@@ -37,7 +37,7 @@ from locomotion.gait import load_gait_presets
 from locomotion.robot_model import load_robot
 from sim.camera import IGNORE_LABEL, Camera, CameraConfig, CameraFrame, load_camera_config
 from sim.terrain import load_terrain_catalogue
-from sim.trail import Trail, random_trail
+from sim.trail import SEGMENT_LENGTH_RANGE_M, Trail, random_trail
 from sim.trail_walk import SPAWN_X_M, lane_keeping_yaw_rate
 from sim.walk import has_fallen, stand_up
 from sim.trail_world import TrailGround
@@ -93,7 +93,7 @@ class DatasetRequest:
     burst_frames: int = 5  # consecutive camera frames per capture point (longer: video for flicker evaluation)
     max_slope_deg: float | None = None  # slopes of the random trails (None: random_trail's default; 0: flat)
     flat_start: bool = True  # make each trail's first segment flat (see TrailJob.flat_start)
-    segment_length_range_m: tuple[float, float] = (4.0, 9.0)  # of the random trails' segments
+    segment_length_range_m: tuple[float, float] = SEGMENT_LENGTH_RANGE_M  # of the random trails' segments
 
 
 def with_boulders(trail: Trail, seed: int) -> Trail:
@@ -213,7 +213,7 @@ class TrailJob:
     # dataset would hold 30 frames of the first metre. The segment keeps its terrain and length; the
     # crest or dip at its end becomes a plain climb or descent.
     flat_start: bool = True
-    segment_length_range_m: tuple[float, float] = (4.0, 9.0)
+    segment_length_range_m: tuple[float, float] = SEGMENT_LENGTH_RANGE_M
 
     def trail(self) -> Trail:
         slopes = {} if self.max_slope_deg is None else {"max_slope_deg": self.max_slope_deg}

@@ -21,6 +21,7 @@ from locomotion.config import ConfigError, config_dir, load_yaml
 from sim.terrain import load_terrain_catalogue
 
 MAX_SLOPE_DEG = 15.0
+SEGMENT_LENGTH_RANGE_M = (4.0, 9.0)  # of random trails' segments (random_trail)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,7 +149,7 @@ def load_trail(name_or_path: str | Path) -> Trail:
     return trail_from_dict(load_yaml(path), path.name)
 
 
-def random_trail(seed: int, n_segments: int = 5, length_range_m: tuple[float, float] = (4.0, 9.0),
+def random_trail(seed: int, n_segments: int = 5, length_range_m: tuple[float, float] = SEGMENT_LENGTH_RANGE_M,
                  name: str | None = None, max_slope_deg: float = 10.0, flat_share: float = 0.4) -> Trail:
     """A generated trail: ``n_segments`` walkable terrains (no two neighbours alike). Each segment
     is flat with probability ``flat_share``, else sloped uniformly within +-``max_slope_deg``, so
